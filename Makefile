@@ -1,0 +1,68 @@
+# Entry points. `make run` sets up .venv (pinned, CPU torch) and runs the default pipeline;
+# `make test` runs the test suite (CI runs exactly this through .ci/run).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CORES ?= 2
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export HF_HUB_OFFLINE := 1
+export DVC_NO_ANALYTICS := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup run dry-run dvc-repro test test-fast bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/lock-cpu.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first and pinned: an unpinned torch resolves to a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements/lock-cpu.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+run: setup
+	snakemake --cores $(CORES)
+	@echo "report: results/default/report/report.md"
+
+dry-run: setup
+	snakemake -n --cores $(CORES)
+
+dvc-repro: setup
+	dvc repro
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not e2e and not slurm"
+
+bench: setup
+	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf results .snakemake
+
+# ---- SLURM and DVC (README: "Running on a SLURM cluster", "Sharing results with DVC") -------------
+# Install workflow/profiles/slurm as the user profile `slurm`, so that `snakemake --profile slurm`
+# works as typed. Site settings are optional and written into the installed copy:
+#   make install-slurm-profile SLURM_PARTITION=gpu SLURM_ACCOUNT=myproject
+SLURM_PROFILE_DIR ?= $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/snakemake/slurm
+SLURM_PARTITION ?=
+SLURM_ACCOUNT ?=
+
+.PHONY: install-slurm-profile slurm-up slurm-down
+
+install-slurm-profile:
+	install -d "$(SLURM_PROFILE_DIR)"
+	sed $(if $(SLURM_PARTITION),-e 's|^  #slurm_partition: .*|  slurm_partition: $(SLURM_PARTITION)|') \
+	    $(if $(SLURM_ACCOUNT),-e 's|^  #slurm_account: .*|  slurm_account: $(SLURM_ACCOUNT)|') \
+	    workflow/profiles/slurm/config.yaml > "$(SLURM_PROFILE_DIR)/config.yaml"
+	@echo "installed $(SLURM_PROFILE_DIR)/config.yaml: run 'snakemake --profile slurm'"
+
+# A single-node SLURM cluster on this machine (Debian 12, root): what CI uses.
+slurm-up:
+	bash .ci/slurm-up.sh
+
+slurm-down:
+	bash .ci/slurm-down.sh

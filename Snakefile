@@ -1,0 +1,28 @@
+# spurious-rewards: the study as one DAG.
+#   data -> base -> labels -> train (model x condition x seed) -> evaluate (every checkpoint, step 0
+#   included) -> grade -> analyze -> report
+# Parameters: params.yaml (or `--config params=presets/paper.yaml`), validated against
+# workflow/schemas/params.schema.yaml. Inputs, outputs, resources and commands come from the stage
+# table in src/spurious_rewards/stages.py, which also generates dvc.yaml.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# load and validate the parameters, expose stage-table helpers
+include: "workflow/rules/common.smk"
+
+
+# the phases of the pipeline
+include: "workflow/rules/data.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/labels.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.report.output,

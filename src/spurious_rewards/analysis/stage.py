@@ -1,0 +1,292 @@
+"""`analyze`: every grades file of the sweep (the base model per model + every run) and every run's
+training metrics -> the analysis folder (written as one folder, atomically):
+
+  metrics.csv          tidy: model, condition, seed, step, benchmark, variant, grader, metric, value, n
+  summary.csv          per model/condition/benchmark/grader/metric: step-0, smoothed final, delta, CI
+  code_reasoning.csv   code frequency and code/language accuracy per step
+  switch.csv           strategy switches between analysis.switch_from and switch_to (paper Table 2)
+  prompting.csv        base model, default prompt vs forced prefix (paper Table 3)
+  train_metrics.csv    the runs' training metrics, long form: model, condition, seed, step, metric, value
+  provenance.json
+
+Step 0 of every (condition, seed) is the base model's evaluation (condition "base" in the grades),
+copied into each run's curve; a run's own step-0 checkpoint, if it saved one, is dropped so the
+baseline is one evaluation. Rows with condition "base" are kept as well (both prompt variants).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from spurious_rewards import cliargs, io, paths, provenance
+from spurious_rewards.analysis import code_reasoning, metrics
+from spurious_rewards.config import Params, canonical_hash, load_params
+
+log = logging.getLogger(__name__)
+
+GROUP = ["model", "condition", "seed", "step", "benchmark", "variant", "grader"]
+METRIC_COLUMNS = GROUP + ["metric", "value", "n"]
+GRADE_COLUMNS = GROUP + ["problem_id", "sample_index", "correct", "has_python", "has_code_block",
+                         "n_tokens", "finish_reason", "grader_version"]
+
+
+def configure_parser(parser) -> None:
+    cliargs.add_params(parser)
+
+
+def _rng(*key) -> np.random.Generator:
+    """A generator seeded from the group key: intervals do not depend on the order groups are visited."""
+    return np.random.default_rng(int(canonical_hash([str(k) for k in key])[:15], 16))
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+def read_grades(path) -> pd.DataFrame:
+    if not path.is_file():
+        raise io.DataError(f"{path}: grades file not found (run grade first)")
+    frame = pd.read_parquet(path)
+    missing = [c for c in GRADE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise io.DataError(f"{path}: missing column(s) {', '.join(missing)}")
+    return frame
+
+
+def read_train_metrics(path, model: str, condition: str, seed: int) -> pd.DataFrame:
+    """A run's training metrics in long form; accepts a tidy (step, metric, value) or a wide CSV."""
+    if not path.is_file():
+        raise io.DataError(f"{path}: training metrics not found (a declared output of train)")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise io.DataError(f"{path}: not a readable CSV ({exc})") from None
+    if "step" not in frame.columns:
+        raise io.DataError(f"{path}: no 'step' column")
+    if {"metric", "value"} <= set(frame.columns):
+        long = frame[["step", "metric", "value"]].copy()
+    else:
+        # training/metrics.py writes one row per optimizer update; `rollout_step` is the paper's step
+        # (and what checkpoint names count), so it becomes the step here.
+        step_col = "rollout_step" if "rollout_step" in frame.columns else "step"
+        skip = {"model", "condition", "seed", "step", "rollout_step", "update_in_rollout", "epoch"}
+        value_cols = [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
+        long = (frame.rename(columns={step_col: "_step"})
+                .melt(id_vars=["_step"], value_vars=value_cols, var_name="metric", value_name="value")
+                .rename(columns={"_step": "step"}))
+    long["value"] = pd.to_numeric(long["value"], errors="coerce")
+    long.insert(0, "seed", seed)
+    long.insert(0, "condition", condition)
+    long.insert(0, "model", model)
+    return long.dropna(subset=["value"])
+
+
+def load_sweep(params: Params) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    r = params.results_dir
+    frames, files = [], []
+    for model in params.models:
+        path = paths.grades(r, model, paths.BASE_RUN)
+        files.append(str(path))
+        frames.append(read_grades(path))
+    for model, cond, seed in params.runs():
+        path = paths.grades(r, model, paths.run_id(cond, seed))
+        files.append(str(path))
+        g = read_grades(path)
+        own_step0 = g["step"] == 0
+        if own_step0.any():
+            log.info("%s: dropping the run's own step-0 rows; step 0 is the base evaluation", path)
+        frames.append(g[~own_step0])
+    grades = pd.concat(frames, ignore_index=True)
+    train = [read_train_metrics(paths.train_metrics(r, m, c, s), m, c, s) for m, c, s in params.runs()]
+    files += [str(paths.train_metrics(r, m, c, s)) for m, c, s in params.runs()]
+    train_frame = (pd.concat(train, ignore_index=True) if train
+                   else pd.DataFrame(columns=["model", "condition", "seed", "step", "metric", "value"]))
+    return grades, train_frame, files
+
+
+def with_baseline(grades: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The grades plus, for every run, a copy of its model's base evaluation as step 0."""
+    base = grades[(grades["condition"] == "base") & (grades["variant"] == "default")]
+    copies = []
+    for model, cond, seed in params.runs():
+        b = base[base["model"] == model].copy()
+        b["condition"], b["seed"], b["step"] = cond, seed, 0
+        copies.append(b)
+    return pd.concat([grades, *copies], ignore_index=True)
+
+
+# -- metrics --------------------------------------------------------------------------------------
+def per_problem(grades: pd.DataFrame) -> pd.DataFrame:
+    """Samples and correct answers per problem, for avg@k and pass@k."""
+    return (grades.assign(correct=grades["correct"].astype(int))
+            .groupby(GROUP + ["problem_id"], sort=True)["correct"].agg(n="size", c="sum").reset_index())
+
+
+def metrics_table(grades: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
+    rows = []
+    problems = per_problem(grades)
+    for key, g in problems.groupby(GROUP, sort=True):
+        base = dict(zip(GROUP, key))
+        acc_pp = (g["c"] / g["n"]).to_numpy()
+        n_probs = len(g)
+        samples = int(g["n"].min())
+        lo, hi = metrics.bootstrap_ci(acc_pp, n_boot=n_boot, confidence=confidence, rng=_rng(*key))
+        rows += [{**base, "metric": "accuracy", "value": float(acc_pp.mean()), "n": n_probs},
+                 {**base, "metric": "accuracy_ci_low", "value": lo, "n": n_probs},
+                 {**base, "metric": "accuracy_ci_high", "value": hi, "n": n_probs}]
+        if samples > 1:
+            rows.append({**base, "metric": f"avg@{samples}", "value": float(acc_pp.mean()), "n": n_probs})
+            for k in metrics.pass_k_values(samples):
+                rows.append({**base, "metric": f"pass@{k}",
+                             "value": metrics.mean_pass_at_k(g["n"].to_numpy(), g["c"].to_numpy(), k),
+                             "n": n_probs})
+    freq = code_reasoning.frequency_table(grades)
+    for rec in freq.to_dict("records"):
+        base = {k: rec[k] for k in GROUP}
+        rows += [{**base, "metric": "code_frequency", "value": rec["code_frequency"], "n": rec["n"]},
+                 {**base, "metric": "code_block_frequency", "value": rec["code_block_frequency"],
+                  "n": rec["n"]},
+                 {**base, "metric": "acc_code", "value": rec["acc_code"], "n": rec["n_code"]},
+                 {**base, "metric": "acc_language", "value": rec["acc_language"], "n": rec["n_language"]}]
+    lengths = grades.groupby(GROUP, sort=True).agg(
+        mean_n_tokens=("n_tokens", "mean"),
+        truncated=("finish_reason", lambda s: float((s == "length").mean())), n=("n_tokens", "size"))
+    for key, rec in lengths.iterrows():
+        base = dict(zip(GROUP, key))
+        n = int(rec["n"])
+        rows += [{**base, "metric": "mean_n_tokens", "value": float(rec["mean_n_tokens"]), "n": n},
+                 {**base, "metric": "truncated_frac", "value": float(rec["truncated"]), "n": n}]
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def summary_table(grades: pd.DataFrame, window: int, n_boot: int,
+                  confidence: float) -> pd.DataFrame:
+    """Step 0 vs the smoothed final value, per model/condition/benchmark/grader, across seeds."""
+    cols = ["model", "condition", "benchmark", "grader", "metric", "n_seeds", "final_step", "step0_value",
+            "final_value", "delta", "delta_std", "final_min", "final_max", "ci_low", "ci_high", "ci_method",
+            "n_problems"]
+    g = grades[(grades["variant"] == "default") & (grades["condition"] != "base")]
+    rows = []
+    for metric, col in (("accuracy", "correct"), ("code_frequency", "has_python")):
+        per = (g.assign(v=g[col].astype(float))
+               .groupby(["model", "condition", "benchmark", "grader", "seed", "step", "problem_id"])["v"]
+               .mean().reset_index())
+        for key, block in per.groupby(["model", "condition", "benchmark", "grader"], sort=True):
+            finals, deltas, step0s, last_steps = [], [], [], []
+            matrix = []
+            for seed, s in block.groupby("seed", sort=True):
+                wide = s.pivot(index="problem_id", columns="step", values="v").sort_index()
+                if 0 not in wide.columns:
+                    continue
+                steps = np.array(sorted(wide.columns))
+                last = steps.max()
+                window_steps = steps[(steps > last - max(window, 1)) & (steps > 0)]
+                if window_steps.size == 0:
+                    continue
+                final_pp = wide[window_steps].mean(axis=1)
+                delta_pp = final_pp - wide[0]
+                finals.append(float(final_pp.mean()))
+                step0s.append(float(wide[0].mean()))
+                deltas.append(float(delta_pp.mean()))
+                last_steps.append(int(last))
+                matrix.append(delta_pp.to_numpy())
+            if not finals:
+                continue
+            width = min(len(m) for m in matrix)
+            lo, hi = metrics.bootstrap_ci(np.stack([m[:width] for m in matrix]), n_boot=n_boot,
+                                          confidence=confidence, rng=_rng(metric, *key))
+            spread = metrics.seed_spread(deltas)
+            fs = metrics.seed_spread(finals)
+            rows.append({**dict(zip(["model", "condition", "benchmark", "grader"], key)), "metric": metric,
+                         "n_seeds": len(finals), "final_step": max(last_steps),
+                         "step0_value": float(np.mean(step0s)), "final_value": fs["mean"],
+                         "delta": spread["mean"], "delta_std": spread["std"], "final_min": fs["min"],
+                         "final_max": fs["max"], "ci_low": lo + 0.0, "ci_high": hi + 0.0,
+                         "ci_method": "bootstrap seeds+problems" if len(finals) > 1 else "bootstrap problems",
+                         "n_problems": width})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def code_reasoning_table(grades: pd.DataFrame) -> pd.DataFrame:
+    return code_reasoning.frequency_table(grades)
+
+
+# -- provenance -----------------------------------------------------------------------------------
+def _sidecar(path) -> dict:
+    side = provenance.provenance_path(path)
+    try:
+        return json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def upstream_provenance(params: Params) -> dict:
+    """Backends and graders recorded by evaluate/grade next to their outputs."""
+    r = params.results_dir
+    runs = [(m, paths.BASE_RUN) for m in params.models]
+    runs += [(m, paths.run_id(c, s)) for m, c, s in params.runs()]
+    backends, graders, git = [], [], set()
+    for model, run in runs:
+        comp = _sidecar(paths.completions(r, model, run))
+        for d in comp.get("backend_describe") or []:
+            d = {k: v for k, v in (d or {}).items() if k not in ("model_dir", "seed")}
+            if d and d not in backends:
+                backends.append(d)
+        for g in _sidecar(paths.grades(r, model, run)).get("graders") or []:
+            if g not in graders:
+                graders.append(g)
+        for side in (comp, _sidecar(paths.grades(r, model, run))):
+            if side.get("git", {}).get("sha"):
+                git.add(side["git"]["sha"])
+    return {"backends": backends, "graders": graders, "upstream_git_shas": sorted(git)}
+
+
+def main(args) -> int:
+    params = load_params(args.params, check_rewards=False)
+    an = params.section("analysis")
+    n_boot = int(an.get("bootstrap_samples", 1000))
+    confidence = float(an.get("confidence", 0.95))
+    window = int(an.get("smoothing_window", 1))
+    grades, train, files = load_sweep(params)
+    graders = list(an.get("graders") or [params.raw["grader"]])
+    missing = sorted(set(graders) - set(grades["grader"]))
+    if missing:
+        raise io.DataError(f"grades lack grader(s) {', '.join(missing)} listed in analysis.graders "
+                           "(re-run grade)")
+    grades = grades[grades["grader"].isin(graders)]
+    full = with_baseline(grades, params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tables = {
+            "metrics.csv": metrics_table(full, n_boot, confidence),
+            "summary.csv": summary_table(full, window, n_boot, confidence),
+            "code_reasoning.csv": code_reasoning_table(full),
+            "switch.csv": code_reasoning.switch_table(full[full["condition"] != "base"],
+                                                      int(an.get("switch_from", 0)),
+                                                      an.get("switch_to", "last")),
+            "prompting.csv": code_reasoning.prompting_table(grades[grades["condition"] == "base"]),
+            "train_metrics.csv": train,
+        }
+    versions = (grades[["grader", "grader_version"]].drop_duplicates()
+                .sort_values("grader").to_dict("records"))
+    rec = provenance.record(
+        params, "analyze", sections=("analysis", "experiment"),
+        inputs={f: provenance.file_hash(f) for f in files},
+        graders=versions, primary_grader=params.raw["grader"],
+        models={m: {"kind": params.model(m)["kind"], "path": params.model(m).get("path")}
+                for m in params.models},
+        conditions={c: params.condition(c) for c in params.conditions}, seeds=params.seeds,
+        benchmarks={b: {k: v for k, v in spec.items()} for b, spec in params.benchmarks.items()},
+        train_steps={f"{m}/{c}": params.train(m, c)["steps"] for m, c, _ in params.runs()},
+        analysis={"bootstrap_samples": n_boot, "confidence": confidence, "smoothing_window": window,
+                  "switch_from": an.get("switch_from", 0), "switch_to": an.get("switch_to", "last"),
+                  "bootstrap_seed": "sha256 of each group's key"},
+        upstream=upstream_provenance(params))
+    with io.atomic_dir(paths.analysis_dir(params.results_dir)) as tmp:
+        for name, frame in tables.items():
+            frame.to_csv(tmp / name, index=False)
+        io.write_json(tmp / "provenance.json", rec)
+    log.info("wrote %s", paths.analysis_dir(params.results_dir))
+    return 0

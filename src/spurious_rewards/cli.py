@@ -1,0 +1,71 @@
+"""Command line: `python -m spurious_rewards <command> [options]`.
+
+Every Snakemake rule and DVC stage calls one of these commands, so any step can be rerun by hand with
+the command printed at the top of its log. Commands are imported lazily: `score` or `export-dvc`
+never pay for importing torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+# command -> (module, one-line help). Each module defines configure_parser(parser) and main(args).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("spurious_rewards.data.stage", "build the training prompts and benchmarks"),
+    "base": ("spurious_rewards.model.stage", "build (tiny) or reference (hf) a base model"),
+    "labels": ("spurious_rewards.labels", "majority-vote and incorrect labels from the base model"),
+    "train": ("spurious_rewards.training.stage", "GRPO training of one (model, condition, seed)"),
+    "evaluate": ("spurious_rewards.evaluate", "generate completions for every checkpoint"),
+    "grade": ("spurious_rewards.grade", "grade completions with every grader"),
+    "analyze": ("spurious_rewards.analysis.stage", "metrics and code-reasoning analysis"),
+    "report": ("spurious_rewards.report.stage", "Markdown report with figures"),
+    "score": ("spurious_rewards.score", "score a JSONL of completions with one reward"),
+    "export-dvc": ("spurious_rewards.dvc_export", "render dvc.yaml from the stage table"),
+    "validate": ("spurious_rewards.validate", "validate a parameter file and print the sweep"),
+}
+
+
+def _peek_command(argv: list[str]) -> str | None:
+    for token in argv:
+        if not token.startswith("-"):
+            return token
+    return None
+
+
+def build_parser(only: str | None = None) -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    parser = argparse.ArgumentParser(prog="python -m spurious_rewards", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    modules: dict[str, object] = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        if only is None or name == only:
+            module = importlib.import_module(module_name)
+            module.configure_parser(sp)
+            modules[name] = module
+    return parser, modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A missing local model path would otherwise be retried against the Hub for ~45 s.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    command = _peek_command(argv)
+    parser, modules = build_parser(only=command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from spurious_rewards.config import ParamsError
+    from spurious_rewards.io import DataError
+
+    print("+ python -m spurious_rewards " + " ".join(argv), file=sys.stderr, flush=True)
+    try:
+        return int(modules[args.command].main(args) or 0)
+    except (ParamsError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""Problem sets: synthetic generation and loaders for the paper's data, in {id, prompt, answer, source}."""

@@ -1,0 +1,109 @@
+"""vLLM backend (GPU only; vllm is an optional dependency, imported when this backend is built).
+
+The paper evaluated with plain `vllm.LLM(model)`. vLLM's greedy outputs depend on batch composition
+and GPU type (vLLM #5898, #11658; the paper's README needs the same GPU and --shards to reproduce its
+temperature-0 numbers). With `evaluate.vllm.batch_invariant` we set VLLM_BATCH_INVARIANT=1 before the
+engine starts, which makes outputs independent of the batch (slower; needs a vLLM that supports it).
+Either way describe() records it, with tensor_parallel_size and max_num_seqs (our batch size).
+Sampling is shaped by temperature and top_p only: the model's generation_config defaults are not
+applied (generation_config="vllm" where the installed vLLM has that option).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import os
+
+from spurious_rewards.generation.base import Generator, Sample, check_request
+
+NOT_INSTALLED = ("vllm is not installed (GPU only): install requirements/vllm.txt on a CUDA machine, "
+                 "or set evaluate.backend: hf")
+
+
+def import_vllm():
+    try:
+        import vllm  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeError(f"{NOT_INSTALLED} ({exc})") from None
+    return vllm
+
+
+class VLLMGenerator(Generator):
+    backend = "vllm"
+
+    def __init__(self, model_dir, *, device: str, batch_size: int, dtype: str = "float32",
+                 trust_remote_code: bool = False, vllm_options: dict | None = None) -> None:
+        options = dict(vllm_options or {})
+        self.batch_invariant = bool(options.get("batch_invariant", False))
+        if self.batch_invariant:
+            # Read by vLLM when the engine is built, so it must be set before LLM(...).
+            os.environ["VLLM_BATCH_INVARIANT"] = "1"
+        vllm = import_vllm()
+        if not str(device).startswith("cuda"):
+            raise RuntimeError(f"the vllm backend needs a CUDA device (experiment.device is {device!r})")
+        from spurious_rewards.model.loading import load_tokenizer, resolve
+
+        path, revision = resolve(model_dir)
+        self.model_dir = str(model_dir)
+        self.device = device
+        self.batch_size = int(batch_size)
+        self.dtype = dtype
+        self.tensor_parallel_size = int(options.get("tensor_parallel_size", 1))
+        self.gpu_memory_utilization = float(options.get("gpu_memory_utilization", 0.85))
+        self.vllm_version = getattr(vllm, "__version__", None)
+        kwargs = dict(model=path, tokenizer=path, revision=revision, tokenizer_revision=revision,
+                      dtype={"fp32": "float32", "bf16": "bfloat16"}.get(dtype, dtype),
+                      tensor_parallel_size=self.tensor_parallel_size,
+                      gpu_memory_utilization=self.gpu_memory_utilization,
+                      max_num_seqs=self.batch_size, trust_remote_code=trust_remote_code)
+        engine_fields = {f.name for f in dataclasses.fields(vllm.EngineArgs)}
+        if "generation_config" in engine_fields:
+            kwargs["generation_config"] = "vllm"
+        self.llm = vllm.LLM(**kwargs)
+        self._sampling_params = vllm.SamplingParams
+        self.tokenizer = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
+        self.last_seed: int | None = None
+
+    def generate(self, prompts, *, samples, temperature, top_p=1.0, max_new_tokens, seed, stop=None):
+        check_request(prompts, samples, temperature, top_p, max_new_tokens)
+        self.last_seed = int(seed)
+        if not prompts:
+            return []
+        # Older vLLM rejects n > 1 with greedy decoding; the samples would be identical anyway.
+        draws = samples if temperature > 0 else 1
+        params = self._sampling_params(n=draws, temperature=float(temperature),
+                                       top_p=float(top_p) if temperature > 0 else 1.0,
+                                       max_tokens=int(max_new_tokens), seed=int(seed),
+                                       stop=list(stop) if stop else None, repetition_penalty=1.0)
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        result = []
+        for out in outputs:
+            row = [Sample(text=c.text, n_tokens=len(c.token_ids),
+                          finish_reason="length" if c.finish_reason == "length" else "stop")
+                   for c in sorted(out.outputs, key=lambda c: c.index)]
+            result.append(row * samples if draws == 1 else row)
+        return result
+
+    def describe(self) -> dict:
+        return {"backend": self.backend, "model_dir": self.model_dir, "device": self.device,
+                "device_count": self.tensor_parallel_size, "dtype": self.dtype,
+                "batch_size": self.batch_size, "batch_order": "vllm scheduler (max_num_seqs=batch_size)",
+                "tensor_parallel_size": self.tensor_parallel_size,
+                "gpu_memory_utilization": self.gpu_memory_utilization,
+                "batch_invariant": self.batch_invariant,
+                "VLLM_BATCH_INVARIANT": os.environ.get("VLLM_BATCH_INVARIANT"),
+                "vllm_version": self.vllm_version, "seed": self.last_seed}
+
+    def close(self) -> None:
+        llm, self.llm = getattr(self, "llm", None), None
+        del llm
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:
+            pass
+

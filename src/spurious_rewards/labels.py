@@ -1,0 +1,129 @@
+"""`labels`: majority-vote labels and the incorrect-label subset (paper §1.3).
+
+For each training prompt, k answers are sampled from the base model (64 at temperature 1.0 in the
+paper preset), empty answers are dropped, answers are grouped by equivalence under the configured
+grader and the most common group wins (ties broken deterministically, see voting.py). The incorrect
+subset keeps the rows whose majority answer is not equivalent to the ground truth.
+
+Departures from the paper, by parameter:
+- labels.prompt: `raw` samples on the bare problem text as the paper does; `template` renders the
+  model's prompt template first. The tiny model only knows chat-formatted text, so the toy default
+  uses `template`; the paper preset uses `raw`.
+- Prompts whose k answers are all empty get no label; the paper keeps them with label '' (which no
+  response can match). We drop them and count them in the provenance record.
+- labels.source: path reads already-labelled files (e.g. the paper's DeepScaleR_mv_labeled_<model>)
+  instead of sampling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import pandas as pd
+
+from spurious_rewards import paths, prompts, provenance
+from spurious_rewards.cliargs import add_model, add_params
+from spurious_rewards.config import Params, load_params
+from spurious_rewards.data import loaders
+from spurious_rewards.io import DataError, read_jsonl, write_jsonl, write_parquet
+
+log = logging.getLogger(__name__)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    add_params(parser)
+    add_model(parser)
+
+
+def _from_files(params: Params, model: str) -> tuple[list[dict], list[dict], dict]:
+    spec = params.model(model)
+    mv_path, wrong_path = spec.get("labels_path"), spec.get("incorrect_labels_path")
+    if not mv_path or not wrong_path:
+        raise DataError(f"{params.path}: key models.{model}.labels_path / incorrect_labels_path: "
+                        "labels.source is path, so both files are needed")
+    majority = loaders.load_files([mv_path])
+    incorrect = loaders.load_files([wrong_path])
+    return majority, incorrect, {"source": "path", "files": [mv_path, wrong_path]}
+
+
+def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, pd.DataFrame]:
+    from spurious_rewards.generation import make_generator
+    from spurious_rewards.grading import get_grader
+    from spurious_rewards.model.loading import resolve_device
+    from spurious_rewards.voting import is_incorrect, majority_vote
+
+    spec, model_spec = params.section("labels"), params.model(model)
+    r = params.results_dir
+    rows = read_jsonl(paths.train_data(r), required=("id", "prompt", "answer"))
+    if spec.get("max_prompts"):
+        rows = rows[: spec["max_prompts"]]
+    evaluate = params.section("evaluate")
+    generator = make_generator(evaluate["backend"], paths.base_model(r, model),
+                               device=resolve_device(params.experiment["device"]),
+                               batch_size=evaluate.get("batch_size", 64),
+                               trust_remote_code=model_spec.get("trust_remote_code", False),
+                               vllm_options=evaluate.get("vllm"))
+    template = model_spec.get("prompt_template", "chat")
+    if spec.get("prompt", "template") == "raw":
+        texts = [row["prompt"] for row in rows]
+    else:
+        texts = [prompts.render(generator.tokenizer, row["prompt"], template, model_spec.get("system_prompt"))
+                 for row in rows]
+    k = spec["samples_per_prompt"]
+    outputs = generator.generate(texts, samples=k, temperature=spec.get("temperature", 1.0),
+                                 top_p=spec.get("top_p", 1.0), max_new_tokens=spec.get("max_new_tokens", 3072),
+                                 seed=spec.get("seed", 0), stop=prompts.stop_strings(template))
+    grader = get_grader(params.raw["grader"])
+    majority, incorrect, sample_rows, unlabelled = [], [], [], 0
+    for row, samples in zip(rows, outputs):
+        answers = [grader.extract(s.text) for s in samples]
+        vote = majority_vote(answers, grader)
+        for index, (sample, answer) in enumerate(zip(samples, answers)):
+            sample_rows.append({"id": row["id"], "sample_index": index, "completion": sample.text,
+                                "extracted": answer, "gold": row["answer"],
+                                "correct": bool(answer) and grader.is_equivalent(answer, row["answer"])})
+        if not vote.label:
+            unlabelled += 1
+            continue
+        labelled = {"id": row["id"], "prompt": row["prompt"], "answer": vote.label,
+                    "source": f"majority_vote:{model}", "votes": vote.votes, "n_valid": vote.n_valid,
+                    "ground_truth": row["answer"]}
+        majority.append(labelled)
+        if is_incorrect(vote.label, row["answer"], grader):
+            incorrect.append({**labelled, "source": f"incorrect:{model}"})
+    info = {"source": "generate", "prompts": len(rows), "samples_per_prompt": k, "unlabelled": unlabelled,
+            "majority_agreement": 1 - len(incorrect) / max(len(majority), 1),
+            "grader": {"name": grader.name, "version": grader.version},
+            "generator": generator.describe(),
+            "prompt_mode": spec.get("prompt", "template"),
+            "prompt_template_hash": prompts.template_hash(generator.tokenizer, template,
+                                                           model_spec.get("system_prompt"))}
+    generator.close()
+    return majority, incorrect, info, pd.DataFrame(sample_rows)
+
+
+def main(args: argparse.Namespace) -> int:
+    params = load_params(args.params, check_rewards=False)
+    r = params.results_dir
+    if params.section("labels")["source"] == "path":
+        majority, incorrect, info = _from_files(params, args.model)
+        samples = pd.DataFrame(columns=["id", "sample_index", "completion", "extracted", "gold", "correct"])
+    else:
+        majority, incorrect, info, samples = _sample(params, args.model)
+    if not majority:
+        raise DataError(f"labels for {args.model}: no prompt received a majority label")
+    if not incorrect:
+        # An empty training set would crash GRPO later with a less clear message.
+        raise DataError(f"labels for {args.model}: every majority label is correct, so the incorrect-label "
+                        "set is empty; label more prompts (labels.max_prompts) or sample more")
+    rec = provenance.record(params, "labels", sections=("labels", "grader", "models"), model=args.model,
+                            counts={"majority_vote": len(majority), "incorrect": len(incorrect)},
+                            seeds={"labels": params.section("labels").get("seed", 0)}, **info)
+    write_parquet(paths.label_samples(r, args.model), samples)
+    write_jsonl(paths.labels_file(r, args.model, "incorrect"), incorrect)
+    write_jsonl(paths.labels_file(r, args.model, "majority_vote"), majority)
+    provenance.write(paths.labels_file(r, args.model, "majority_vote"), rec)
+    log.info("labels %s: %d majority-vote rows, %d incorrect (agreement with ground truth %.3f)",
+             args.model, len(majority), len(incorrect), info.get("majority_agreement", float("nan")))
+    return 0

@@ -1,0 +1,1 @@
+"""Base models: the tiny offline model (tokenizer, corpus, pre-training) and loading of any model."""

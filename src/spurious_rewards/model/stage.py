@@ -1,0 +1,114 @@
+"""`base`: the model every run starts from (and step 0 of every curve).
+
+kind: tiny -> train a tokenizer and pre-train a ~1M-parameter Qwen2 from config on synthetic solution
+traces with TRL's SFTTrainer (loss on the assistant turn only), then save it as an HF folder.
+kind: hf   -> write reference.json (HF id + revision); the weights stay in the HF cache, loaded by
+whichever stage needs them.
+
+Measured on 2 CPU cores (ml-stack.md §3.3): the step count matters more than model size; finishing
+the cosine schedule matters a lot, so the schedule always ends at `steps`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import warnings
+
+from spurious_rewards import paths, provenance
+from spurious_rewards.cliargs import add_model, add_params
+from spurious_rewards.config import Params, load_params
+from spurious_rewards.io import atomic_dir, read_jsonl, write_json
+from spurious_rewards.model import build, corpus
+from spurious_rewards.model.loading import REFERENCE_FILE, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    add_params(parser)
+    add_model(parser)
+
+
+def _held_out_prompts(params: Params) -> set[str]:
+    r = params.results_dir
+    held = {row["prompt"] for row in read_jsonl(paths.train_data(r), required=("prompt",))}
+    for bench in params.benchmarks:
+        held |= {row["prompt"] for row in read_jsonl(paths.benchmark_data(r, bench), required=("prompt",))}
+    return held
+
+
+def pretrain(params: Params, model_name: str, out_dir) -> dict:
+    """Build and pre-train the tiny model into out_dir; return a summary for provenance."""
+    import torch
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    spec = params.model(model_name)
+    pre = spec.get("pretrain", {})
+    synth = params.raw["data"].get("synthetic", {})
+    seed = pre.get("seed", 0)
+    torch.set_num_threads(params.experiment.get("torch_threads", 2))
+    mix = corpus.StyleMix(code_share=pre.get("code_share", 0.65), code_correct=pre.get("code_correct", 0.9),
+                          language_correct=pre.get("language_correct", 0.6),
+                          unboxed_share=pre.get("unboxed_share", 0.1))
+    # RL prompts and benchmark items never appear in pre-training, so gains cannot be memorisation.
+    rows = corpus.build(pre.get("corpus_size", 20000), mix, seed=seed, add_max=synth.get("add_max", 99),
+                        mul_max=synth.get("mul_max", 12), exclude=_held_out_prompts(params))
+    texts = [build.chat_text(r["prompt"] + r["completion"]) for r in rows]
+    vocab = spec.get("tokenizer", {}).get("vocab_size", 512)
+    tokenizer = build.train_tokenizer(texts, vocab_size=vocab)
+    model = build.build_model(tokenizer, spec.get("architecture", {}), vocab, seed)
+    device = resolve_device(params.experiment["device"])
+    config = SFTConfig(
+        output_dir=str(paths.train_state_dir(params.results_dir, model_name, "pretrain", seed)),
+        max_steps=pre.get("steps", 900),
+        per_device_train_batch_size=pre.get("batch_size", 32),
+        learning_rate=pre.get("learning_rate", 2e-3),
+        warmup_steps=pre.get("warmup_steps", 50),
+        lr_scheduler_type="cosine",
+        weight_decay=0.0,
+        max_length=128,
+        completion_only_loss=True,
+        seed=seed,
+        data_seed=seed,
+        bf16=False,
+        use_cpu=device == "cpu",
+        gradient_checkpointing=False,
+        logging_steps=100,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer)
+        result = trainer.train()
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    codes = sum(r["style"] == "code" for r in rows)
+    return {"parameters": sum(p.numel() for p in model.parameters()),
+            "corpus": {"size": len(rows), "code_share": codes / len(rows),
+                       "code_correct": sum(r["correct"] for r in rows if r["style"] == "code") / max(codes, 1),
+                       "language_correct": sum(r["correct"] for r in rows if r["style"] == "language")
+                       / max(len(rows) - codes, 1)},
+            "final_train_loss": result.training_loss, "steps": result.global_step}
+
+
+def main(args: argparse.Namespace) -> int:
+    params = load_params(args.params, check_rewards=False)
+    spec = params.model(args.model)
+    out = paths.base_model(params.results_dir, args.model)
+    with atomic_dir(out) as tmp:
+        if spec["kind"] == "hf":
+            write_json(tmp / REFERENCE_FILE, {"path": spec["path"], "revision": spec.get("revision")})
+            summary = {"reference": spec["path"], "revision": spec.get("revision")}
+        else:
+            summary = pretrain(params, args.model, tmp)
+        provenance.write(tmp, provenance.record(params, "base", sections=("models", "data"),
+                                                model=args.model, summary=summary,
+                                                seeds={"pretrain": spec.get("pretrain", {}).get("seed", 0)}))
+    log.info("base model %s -> %s: %s", args.model, out, summary)
+    return 0

@@ -1,0 +1,166 @@
+"""``spurious_rewards score``: add a ``reward`` to every row of a JSONL file.
+
+    python -m spurious_rewards score --reward NAME [--grader math_verify|paper]
+        [--seed N] [--set key=value ...] [--workers N] INPUT.jsonl OUTPUT.jsonl
+
+Input rows carry ``completion`` (text or chat messages), ``answer`` (needed by
+label rewards) and optionally ``id``, ``prompt`` and ``step``.  Output rows are
+the input rows, in order, plus ``reward``.  Bad input exits non-zero with the
+file and line on stderr and writes no output (we write a temp file beside the
+target and ``os.replace`` it only on success).  Blank lines are skipped.
+Rows are scored in groups of equal ``step`` (missing = 0), the step being what
+the ``random`` reward mixes into its seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from .grading import DEFAULT_GRADER, GRADERS
+
+
+class InputError(Exception):
+    """A problem with the input file, already phrased as ``file:line: why``."""
+
+
+def _scalar(text: str) -> Any:
+    """JSON-ish scalar: '0.3' -> 0.3, 'true' -> True, 'null' -> None, else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """``["gamma=0.3", "label_column=gold"]`` -> ``{"gamma": 0.3, "label_column": "gold"}``."""
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        options[key.strip()] = _scalar(value.strip())
+    return options
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the ``score`` arguments to ``parser``."""
+    parser.add_argument("--reward", required=True,
+                        help="reward name, e.g. ground_truth, random, format_boxed_without_python")
+    parser.add_argument("--grader", choices=GRADERS, default=DEFAULT_GRADER,
+                        help="answer grader for label rewards (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the random reward")
+    parser.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", default=[],
+                        help="reward option, e.g. gamma=0.3 (repeatable)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="grading processes for label rewards (default: CPU count; "
+                             "0 grades in-process without a hard time bound)")
+    parser.add_argument("input", type=Path, help="input JSONL")
+    parser.add_argument("output", type=Path, help="output JSONL (written atomically)")
+
+
+def _read_rows(path: Path, label_column: str | None) -> list[dict]:
+    rows = []
+    # errors="replace": a stray invalid byte in a completion is model output,
+    # not a reason to refuse the whole file.
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"{path}:{number}: not valid JSON ({err.msg})") from err
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{number}: expected a JSON object")
+            if "completion" not in row:
+                raise InputError(f"{path}:{number}: missing field 'completion'")
+            if label_column and label_column not in row:
+                raise InputError(f"{path}:{number}: missing field '{label_column}' "
+                                 f"(needed by this reward)")
+            step = row.get("step", 0)
+            if isinstance(step, bool) or not isinstance(step, int):
+                raise InputError(f"{path}:{number}: 'step' must be an integer")
+            rows.append(row)
+    return rows
+
+
+def _score(rows: list[dict], reward) -> list[float]:
+    by_step: dict[int, list[int]] = {}
+    for index, row in enumerate(rows):
+        by_step.setdefault(int(row.get("step", 0)), []).append(index)
+    label_column = getattr(reward, "options", {}).get("label_column")
+    rewards: list[float] = [0.0] * len(rows)
+    for step, indices in by_step.items():
+        group = [rows[i] for i in indices]
+        kwargs: dict[str, Any] = {"trainer_state": SimpleNamespace(global_step=step)}
+        if any("id" in row for row in group):
+            kwargs["id"] = [row.get("id") for row in group]
+        if label_column:
+            kwargs[label_column] = [row[label_column] for row in group]
+        values = reward([row.get("prompt", "") for row in group],
+                        [row["completion"] for row in group], **kwargs)
+        for i, value in zip(indices, values):
+            rewards[i] = float(value)
+    return rewards
+
+
+def _write_atomically(path: Path, rows: list[dict]) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for row in rows:
+                line = json.dumps(row, ensure_ascii=False)
+                try:
+                    handle.write(line + "\n")
+                except UnicodeEncodeError:  # lone surrogates from \ud800 escapes
+                    handle.write(json.dumps(row, ensure_ascii=True) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``score``; returns the process exit status (0 ok, 1 bad input, 2 bad options)."""
+    from .rewards import build_reward, needs_label
+
+    try:
+        options = parse_sets(args.sets)
+        if args.workers is not None and args.workers < 0:
+            raise ValueError(f"--workers must be >= 0, got {args.workers}")
+        if needs_label(args.reward):
+            options.setdefault("workers", args.workers if args.workers is not None
+                               else (os.cpu_count() or 1))
+        reward = build_reward(args.reward, grader=args.grader, seed=args.seed, **options)
+    except ValueError as err:
+        print(f"score: {err}", file=sys.stderr)
+        return 2
+    label_column = reward.options.get("label_column") if needs_label(args.reward) else None
+    try:
+        rows = _read_rows(args.input, label_column)
+    except OSError as err:
+        print(f"score: {args.input}: cannot read ({err.strerror or err})", file=sys.stderr)
+        return 1
+    except InputError as err:
+        print(f"score: {err}", file=sys.stderr)
+        return 1
+    try:
+        rewards = _score(rows, reward)
+    except ValueError as err:  # e.g. completions in an unexpected shape
+        print(f"score: {args.input}: {err}", file=sys.stderr)
+        return 1
+    out_rows = [{**row, "reward": value} for row, value in zip(rows, rewards)]
+    try:
+        _write_atomically(args.output, out_rows)
+    except OSError as err:
+        print(f"score: {args.output}: cannot write ({err.strerror or err})", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,143 @@
+"""Resume state of one run and the declared outputs built from it.
+
+Layout of paths.train_state_dir(...) (never a declared output, so Snakemake/DVC never delete it):
+
+    trl/checkpoint-<global_step>/    TRL's full checkpoint (weights, optimizer, scheduler, RNG,
+                                     trainer_state.json with the log history), used only to resume
+        COMPLETE                     written after the save returned: no mark = half-written, ignored
+    export/step<rollout_step>/       model-only copy (config, weights, tokenizer), loadable by the
+                                     evaluate stage; built with io.atomic_dir, so complete by name
+    tensorboard/                     TensorBoard event files
+
+At the end the declared outputs are materialised from `export/` by hardlink (copy across devices):
+paths.checkpoints_dir(...) holds one step folder per saved rollout step (never step 0: the base model
+is step 0 and is evaluated on its own).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+from spurious_rewards import paths
+from spurious_rewards.io import atomic_dir
+
+log = logging.getLogger(__name__)
+
+MARK = "COMPLETE"
+_CKPT = re.compile(r"^checkpoint-(\d+)$")
+# Files of a TRL checkpoint that only resuming needs; everything else is the loadable model.
+RESUME_ONLY = re.compile(r"^(optimizer\.pt|scheduler\.pt|scaler\.pt|rng_state.*\.pth|trainer_state\.json|"
+                         r"training_args\.bin|latest|zero_to_fp32\.py|global_step\d+|COMPLETE)$")
+
+
+def trl_dir(state_dir: Path) -> Path:
+    return Path(state_dir) / "trl"
+
+
+def export_dir(state_dir: Path) -> Path:
+    return Path(state_dir) / "export"
+
+
+def tensorboard_dir(state_dir: Path) -> Path:
+    return Path(state_dir) / "tensorboard"
+
+
+def global_step_of(checkpoint: Path) -> int | None:
+    m = _CKPT.match(Path(checkpoint).name)
+    return int(m.group(1)) if m else None
+
+
+def is_complete(checkpoint: Path) -> bool:
+    return (Path(checkpoint) / MARK).is_file()
+
+
+def mark_complete(checkpoint: Path, **info) -> None:
+    """Called once the save has returned; written atomically (rename), so the mark itself is whole."""
+    tmp = Path(checkpoint) / f".{MARK}.tmp"
+    tmp.write_text(json.dumps(info, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, Path(checkpoint) / MARK)
+
+
+def checkpoints(state_dir: Path) -> list[Path]:
+    """TRL checkpoint folders, oldest first."""
+    root = trl_dir(state_dir)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.is_dir() and global_step_of(p) is not None]
+    return sorted(found, key=global_step_of)
+
+
+def latest_complete(state_dir: Path, clean: bool = True) -> Path | None:
+    """Newest complete checkpoint; with clean, delete folders without the mark (half-written)."""
+    best = None
+    for ckpt in checkpoints(state_dir):
+        if is_complete(ckpt):
+            best = ckpt
+        elif clean:
+            log.warning("removing incomplete checkpoint %s (no %s mark)", ckpt, MARK)
+            shutil.rmtree(ckpt, ignore_errors=True)
+    return best
+
+
+def prune(state_dir: Path, keep: Path) -> None:
+    """Delete every other TRL checkpoint: resuming needs only the newest complete one."""
+    for ckpt in checkpoints(state_dir):
+        if ckpt != Path(keep) and global_step_of(ckpt) < global_step_of(keep):
+            shutil.rmtree(ckpt, ignore_errors=True)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    if src.is_dir():
+        dst.mkdir()
+        for child in src.iterdir():
+            _link_or_copy(child, dst / child.name)
+        return
+    try:
+        os.link(src, dst)
+    except OSError:  # another filesystem, or links unsupported
+        shutil.copy2(src, dst)
+
+
+def export(checkpoint: Path, state_dir: Path, rollout_step: int, global_step: int) -> Path:
+    """Model-only copy of a TRL checkpoint as export/stepNNNNNN (atomic; replaces an older one)."""
+    dest = export_dir(state_dir) / paths.step_name(rollout_step)
+    with atomic_dir(dest) as tmp:
+        for item in Path(checkpoint).iterdir():
+            if not RESUME_ONLY.match(item.name):
+                _link_or_copy(item, tmp / item.name)
+        (tmp / "checkpoint.json").write_text(json.dumps(
+            {"rollout_step": rollout_step, "global_step": global_step}, sort_keys=True) + "\n", encoding="utf-8")
+    return dest
+
+
+def exported_steps(state_dir: Path) -> list[int]:
+    root = export_dir(state_dir)
+    if not root.is_dir():
+        return []
+    steps = []
+    for p in root.iterdir():
+        try:
+            steps.append(paths.parse_step(p.name))
+        except ValueError:
+            continue  # atomic_dir temporaries
+    return sorted(steps)
+
+
+def materialise(state_dir: Path, dest: Path, steps: list[int], provenance: dict | None = None) -> Path:
+    """Build the declared checkpoints folder atomically from the exported step folders."""
+    from spurious_rewards import provenance as prov
+
+    missing = [s for s in steps if not (export_dir(state_dir) / paths.step_name(s)).is_dir()]
+    if missing:
+        raise RuntimeError(f"{export_dir(state_dir)}: exported checkpoints missing for rollout steps {missing}")
+    with atomic_dir(dest) as tmp:
+        for s in steps:
+            _link_or_copy(export_dir(state_dir) / paths.step_name(s), tmp / paths.step_name(s))
+        if provenance is not None:
+            prov.write(tmp, provenance)
+    return Path(dest)

@@ -1,0 +1,238 @@
+"""`python -m spurious_rewards train`: GRPO (TRL GRPOTrainer) for one (model, condition, seed).
+
+Flow: params -> GRPOConfig kwargs (grpo_config.py) -> [--dry-run: print them as JSON and stop] ->
+[several processes or an accelerate config: re-exec under accelerate launch (launch.py)] ->
+resume from the newest complete checkpoint in the state dir, if any -> TRL trains, our callbacks mark,
+export and prune checkpoints and guard against NaNs -> the declared outputs (checkpoints folder,
+metrics CSV, provenance) are materialised atomically from the state dir.
+
+Exit codes: 0 done; 2 bad params/data (cli.py); 3 non-finite loss/gradient; 143 stopped by SIGTERM
+(rerun to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from spurious_rewards import cliargs, paths, provenance
+from spurious_rewards.config import Params, load_params
+from spurious_rewards.training import checkpoints, launch
+from spurious_rewards.training.grpo_config import Plan, grpo_kwargs, plan
+
+log = logging.getLogger(__name__)
+
+EXIT_NON_FINITE = 3
+EXIT_PREEMPTED = 143
+
+
+class Preempted(RuntimeError):
+    """The run stopped on SIGTERM; its state dir holds what a rerun resumes from."""
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    cliargs.add_params(parser)
+    cliargs.add_run(parser)
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the GRPOConfig and batch plan as one JSON object on stdout; train nothing")
+
+
+def _device(params: Params, dry_run: bool) -> str:
+    requested = params.experiment["device"]
+    if requested == "auto" or not dry_run:
+        from spurious_rewards.model.loading import resolve_device
+
+        return resolve_device(requested)
+    return requested  # a dry run never checks that the GPU it names exists
+
+
+def _expected_revision(params: Params, model: str) -> str | None:
+    """The revision the real run will load: from the base folder if built, else from the params."""
+    from spurious_rewards.model.loading import REFERENCE_FILE, resolve
+
+    base = paths.base_model(params.results_dir, model)
+    if (base / REFERENCE_FILE).is_file():
+        return resolve(base)[1]
+    spec = params.model(model)
+    return spec.get("revision") if spec.get("kind") == "hf" else None
+
+
+def describe(params: Params, model: str, condition: str, seed: int, device: str) -> dict[str, Any]:
+    """Everything the real run would use, as JSON (the dry-run contract)."""
+    params.model(model)
+    cond = params.condition(condition)
+    r = params.results_dir
+    train = params.train(model, condition)
+    state = paths.train_state_dir(r, model, condition, seed)
+    kwargs = grpo_kwargs(params, model, condition, seed, output_dir=checkpoints.trl_dir(state), device=device,
+                         revision=_expected_revision(params, model))
+    p = plan(train)
+    world = train["world_size"]
+    cmd = None
+    if launch.needs_launch(world, train.get("accelerate_config"), env={}):
+        argv = launch.stage_argv(argparse.Namespace(params=params.path, model=model, condition=condition,
+                                                    seed=seed))
+        cmd = launch.command(argv, world, train.get("accelerate_config"))
+    return {
+        "grpo_config": kwargs,
+        "world_size": world,
+        "device": device,
+        "accelerate_launch": cmd,
+        "plan": p.as_dict(),
+        "reward": {"name": cond["reward"], "grader": params.raw["grader"], "seed": seed,
+                   "options": cond.get("reward_options") or {}},
+        "dataset": str(paths.training_set(r, model, cond["labels"])),
+        "base_model": str(paths.base_model(r, model)),
+        "state_dir": str(state),
+        "outputs": {"checkpoints": str(paths.checkpoints_dir(r, model, condition, seed)),
+                    "metrics": str(paths.train_metrics(r, model, condition, seed))},
+    }
+
+
+def main(args: argparse.Namespace) -> int:
+    cliargs.check_run(args)
+    params = load_params(args.params)
+    if args.seed not in params.seeds:
+        log.warning("seed %d is not in experiment.seeds %s", args.seed, params.seeds)
+    device = _device(params, args.dry_run)
+    if args.dry_run:
+        print(json.dumps(describe(params, args.model, args.condition, args.seed, device), sort_keys=True))
+        return 0
+    train = params.train(args.model, args.condition)
+    if launch.needs_launch(train["world_size"], train.get("accelerate_config")):
+        cmd = launch.command(launch.stage_argv(args), train["world_size"], train.get("accelerate_config"))
+        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+        launch.exec_launch(cmd)
+    from spurious_rewards.training.callbacks import NonFiniteError
+
+    try:
+        run(params, args.model, args.condition, args.seed, device=device)
+    except NonFiniteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NON_FINITE
+    except Preempted as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return EXIT_PREEMPTED
+    return 0
+
+
+def _set_threads(params: Params, device: str) -> None:
+    import torch
+
+    if device == "cpu":
+        torch.set_num_threads(int(params.experiment.get("torch_threads") or torch.get_num_threads()))
+
+
+def build_trainer(params: Params, model: str, condition: str, seed: int, *, device: str,
+                  callbacks: Sequence = ()):
+    """(trainer, plan, kwargs, state_dir): the GRPOTrainer of one run, ready to train()."""
+    from trl import GRPOTrainer
+
+    from spurious_rewards.model.loading import check_loadable, load_tokenizer, resolve
+    from spurious_rewards.rewards import build_reward
+    from spurious_rewards.training import dataset
+    from spurious_rewards.training.callbacks import CheckpointBookkeeping, NonFiniteGuard, Preemption
+    from spurious_rewards.training.grpo_config import make_config
+    from spurious_rewards.training.metrics import with_code_frequency
+
+    r = params.results_dir
+    spec, cond = params.model(model), params.condition(condition)
+    train = params.train(model, condition)
+    p = plan(train, where=f"{params.path}: key train")
+    state = paths.train_state_dir(r, model, condition, seed)
+    base = paths.base_model(r, model)
+    check_loadable(base)
+    path, revision = resolve(base)
+    kwargs = grpo_kwargs(params, model, condition, seed, output_dir=checkpoints.trl_dir(state),
+                         device=device, revision=revision)
+    template = spec.get("prompt_template", "chat")
+    if template == "r1" and not kwargs["use_vllm"]:
+        log.warning("R1 template without vLLM: the stop string </answer> is not applied to rollouts")
+    tokenizer = load_tokenizer(base, trust_remote_code=bool(spec.get("trust_remote_code", False)))
+    rows = dataset.load_rows(paths.training_set(r, model, cond["labels"]), template, spec.get("system_prompt"),
+                             tokenizer, train["max_prompt_length"])
+    train_set = dataset.ordered_dataset(rows, train["prompts_per_step"], train["steps"], seed)
+    reward = with_code_frequency(build_reward(cond["reward"], grader=params.raw["grader"], seed=seed,
+                                              **(cond.get("reward_options") or {})))
+    # TensorBoard and W&B write into the state dir: it survives reruns, the declared outputs do not.
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(checkpoints.tensorboard_dir(state))
+    os.environ.setdefault("WANDB_DIR", str(state))
+    guard = NonFiniteGuard(p)
+    cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), *callbacks]
+    trainer = GRPOTrainer(model=path, reward_funcs=[reward], args=make_config(kwargs), train_dataset=train_set,
+                          processing_class=tokenizer, callbacks=cbs)
+    return trainer, p, kwargs, state
+
+
+def run(params: Params, model: str, condition: str, seed: int, *, device: str = "cpu",
+        callbacks: Sequence = ()) -> dict[str, Any]:
+    """Train (or resume) one run and materialise its declared outputs. Returns a summary."""
+    from spurious_rewards.training.callbacks import Preemption
+
+    _set_threads(params, device)
+    trainer, p, kwargs, state = build_trainer(params, model, condition, seed, device=device, callbacks=callbacks)
+    main_process = trainer.accelerator.is_main_process
+    resume = checkpoints.latest_complete(state, clean=main_process)
+    trainer.accelerator.wait_for_everyone()
+    if resume is not None:
+        log.info("resuming from %s (optimizer update %d)", resume, checkpoints.global_step_of(resume))
+    preempt = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, Preemption))
+    started = time.time()
+    try:
+        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    finally:
+        preempt.on_train_end(None, None, None)  # restore the SIGTERM handler even after an error
+    if preempt.requested:
+        raise Preempted(f"SIGTERM at optimizer update {trainer.state.global_step}; state in {state}")
+    if trainer.state.global_step < p.max_steps:
+        raise RuntimeError(f"training stopped at update {trainer.state.global_step} of {p.max_steps}")
+    summary = {"resumed_from": str(resume) if resume else None, "train_seconds": round(time.time() - started, 3),
+               "global_step": trainer.state.global_step}
+    if main_process:
+        summary.update(finalise(params, model, condition, seed, trainer.state.log_history, p, kwargs, state,
+                                resumed_from=summary["resumed_from"]))
+    trainer.accelerator.wait_for_everyone()
+    return summary
+
+
+def saved_steps(p: Plan) -> list[int]:
+    steps = list(range(p.save_every, p.rollout_steps + 1, p.save_every))
+    return steps if steps and steps[-1] == p.rollout_steps else steps + [p.rollout_steps]
+
+
+def finalise(params: Params, model: str, condition: str, seed: int, log_history: list[dict], p: Plan,
+             kwargs: dict, state: Path, resumed_from: str | None = None) -> dict[str, Any]:
+    """Write the declared outputs: metrics CSV (+ provenance), then the checkpoints folder."""
+    from spurious_rewards.io import write_csv
+    from spurious_rewards.training import metrics
+
+    r = params.results_dir
+    cond = params.condition(condition)
+    spec = params.model(model)
+    data_file = paths.training_set(r, model, cond["labels"])
+    rec = provenance.record(
+        params, "train", sections=("train", "grader"), model=model, condition=condition, seed=seed,
+        model_spec=spec, condition_spec=cond, train=params.train(model, condition), grpo_config=kwargs,
+        plan=p.as_dict(), dataset={"path": str(data_file), "sha256": provenance.file_hash(data_file)},
+        base_model=str(paths.base_model(r, model)), resumed_from=resumed_from)
+    frame = metrics.frame(log_history, p.updates_per_rollout)
+    metrics_path = paths.train_metrics(r, model, condition, seed)
+    write_csv(metrics_path, frame)
+    provenance.write(metrics_path, rec)
+    steps = saved_steps(p)
+    ckpt_dir = paths.checkpoints_dir(r, model, condition, seed)
+    checkpoints.materialise(state, ckpt_dir, steps, provenance=dict(rec, steps=steps))
+    log.info("wrote %s (%d rows) and %s (steps %s)", metrics_path, len(frame), ckpt_dir, steps)
+    return {"metrics": str(metrics_path), "checkpoints": str(ckpt_dir), "steps": steps, "rows": len(frame)}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from spurious_rewards.cli import main as cli_main
+
+    raise SystemExit(cli_main(["train", *sys.argv[1:]]))

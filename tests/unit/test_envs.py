@@ -1,0 +1,193 @@
+"""Offline validation of the per-rule conda environments (envs/*.yaml).
+
+No conda can run here (no frontend, no network; research/infra.md §5), so CI runs every rule in the
+project environment and this test checks what can be checked without solving:
+  * each file is a conda environment YAML (known keys, channels, a non-empty dependency list);
+  * every conda dependency is a valid match spec, every pip entry a valid PEP 508 requirement;
+  * everything is pinned: conda packages carry a version, pip packages `==` (except pip itself and the
+    project, installed from the checkout);
+  * the pins agree with requirements/lock-cpu.txt (the tested CPU set) and, for GPU-only packages that
+    the CPU lock lacks (vllm, deepspeed), with pyproject's `gpu` extra;
+  * every rule of the workflow names a conda env, and that file exists.
+Users create the envs with `snakemake --software-deployment-method conda` (README).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+REPO = Path(__file__).resolve().parents[2]
+ENVS = sorted((REPO / "envs").glob("*.yaml"))
+KEYS = {"name", "channels", "dependencies", "variables", "prefix"}
+# The project itself: an editable install of the checkout (a local path, not a registry package).
+LOCAL_PIP = re.compile(r"^(-e\s+)?\.{1,2}(/.*)?$")
+
+# Conda match-spec subset used by env files: [channel::]name[ version[ build]], where version is a
+# comma/pipe-joined list of [op]version with op in = == != >= <= > < ~= and * wildcards.
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+_VER = r"(?:==|!=|>=|<=|~=|>|<|=)?\s*[0-9A-Za-z_.*+!]+"
+_VERSPEC = rf"{_VER}(?:\s*[,|]\s*{_VER})*"
+MATCH_SPEC = re.compile(rf"^(?:(?P<channel>[A-Za-z0-9_.\-/]+)::)?(?P<name>{_NAME})"
+                        rf"(?:\s*(?P<version>{_VERSPEC})(?:\s+(?P<build>[A-Za-z0-9_.*]+))?)?$")
+
+
+def _load(path: Path) -> dict:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(doc, dict), f"{path.name}: top level must be a mapping"
+    return doc
+
+
+def _split(doc: dict) -> tuple[list[str], list[str]]:
+    conda, pip = [], []
+    for dep in doc["dependencies"]:
+        if isinstance(dep, dict):
+            assert set(dep) == {"pip"} and isinstance(dep["pip"], list), f"bad dependency {dep!r}"
+            pip += [str(p) for p in dep["pip"]]
+        else:
+            conda.append(str(dep))
+    return conda, pip
+
+
+def _lock() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "requirements" / "lock-cpu.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        req = Requirement(line)
+        (spec,) = req.specifier
+        pins[canonicalize_name(req.name)] = spec.version
+    return pins
+
+
+def _gpu_extra() -> dict[str, Requirement]:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    reqs = [Requirement(r) for r in project.get("optional-dependencies", {}).get("gpu", [])]
+    gpu_txt = REPO / "requirements" / "gpu.txt"
+    if gpu_txt.is_file():
+        for line in gpu_txt.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line and not line.startswith("-"):
+                reqs.append(Requirement(line))
+    return {canonicalize_name(r.name): r for r in reqs}
+
+
+def test_there_are_env_files():
+    assert ENVS, "envs/*.yaml missing"
+
+
+@pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
+def test_env_file_structure(path):
+    doc = _load(path)
+    assert set(doc) <= KEYS, f"unknown keys {set(doc) - KEYS}"
+    channels = doc.get("channels", [])
+    assert isinstance(channels, list) and channels and all(isinstance(c, str) for c in channels)
+    # anaconda's `defaults` channel has licence terms and mixes badly with conda-forge
+    assert "defaults" not in channels
+    assert isinstance(doc.get("dependencies"), list) and doc["dependencies"]
+    assert sum(isinstance(d, dict) for d in doc["dependencies"]) <= 1, "one pip: section at most"
+
+
+@pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
+def test_conda_specs_are_valid_and_pinned(path):
+    conda, pip = _split(_load(path))
+    names = []
+    for spec in conda:
+        m = MATCH_SPEC.match(spec.strip())
+        assert m, f"{path.name}: not a conda match spec: {spec!r}"
+        assert m["version"], f"{path.name}: conda package not pinned: {spec!r}"
+        names.append(m["name"])
+    try:  # the real parser, when py-rattler is installed
+        from rattler import MatchSpec
+    except ImportError:
+        pass
+    else:
+        for spec in conda:
+            MatchSpec(spec)
+    assert "python" in names, f"{path.name}: pin python"
+    if pip:
+        assert "pip" in names, f"{path.name}: a pip: section needs pip as a conda dependency"
+
+
+@pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
+def test_pip_specs_are_valid_and_pinned(path):
+    _, pip = _split(_load(path))
+    for entry in pip:
+        if LOCAL_PIP.match(entry.strip()):
+            continue
+        assert not entry.startswith("-"), f"{path.name}: pip option {entry!r} (pin packages instead)"
+        try:
+            req = Requirement(entry)
+        except InvalidRequirement as err:
+            pytest.fail(f"{path.name}: invalid pip requirement {entry!r}: {err}")
+        specs = list(req.specifier)
+        assert len(specs) == 1 and specs[0].operator == "==", f"{path.name}: pin with ==: {entry!r}"
+
+
+@pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
+def test_pins_match_the_tested_lock(path):
+    lock, gpu = _lock(), _gpu_extra()
+    _, pip = _split(_load(path))
+    for entry in pip:
+        if LOCAL_PIP.match(entry.strip()):
+            continue
+        req = Requirement(entry)
+        name, version = canonicalize_name(req.name), next(iter(req.specifier)).version
+        if name in lock:
+            assert version == lock[name], (f"{path.name}: {req.name}=={version} but requirements/"
+                                           f"lock-cpu.txt has {lock[name]}")
+        else:
+            assert name in gpu, (f"{path.name}: {req.name} is neither in requirements/lock-cpu.txt nor in "
+                                 "the gpu extra of pyproject.toml / requirements/gpu.txt")
+            assert gpu[name].specifier.contains(version, prereleases=True), (
+                f"{path.name}: {req.name}=={version} outside the gpu extra's {gpu[name]}")
+
+
+@pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
+def test_python_matches_requires_python(path):
+    conda, _ = _split(_load(path))
+    (python,) = [s for s in conda if MATCH_SPEC.match(s)["name"] == "python"]
+    version = MATCH_SPEC.match(python)["version"].lstrip("=<>!~ ").rstrip(".*")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    from packaging.specifiers import SpecifierSet
+
+    assert SpecifierSet(project["requires-python"]).contains(version), (python, project["requires-python"])
+
+
+@pytest.fixture(scope="module")
+def workflow_rules():
+    """The rules as Snakemake itself parses them (no conda needed to read `conda:` directives)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import OutputSettings, ResourceSettings
+
+    cwd = os.getcwd()
+    try:
+        with SnakemakeApi(OutputSettings()) as api:
+            workflow = api.workflow(resource_settings=ResourceSettings(cores=1),
+                                    snakefile=REPO / "Snakefile", workdir=REPO)
+            yield list(workflow._workflow.rules)
+    finally:
+        os.chdir(cwd)
+
+
+def test_every_rule_names_an_existing_env_file(workflow_rules):
+    used = set()
+    for rule in workflow_rules:
+        if rule.name == "all" or rule.norun:
+            continue
+        assert rule.conda_env, f"rule {rule.name} has no conda: directive"
+        env = Path(str(rule.conda_env))
+        path = (Path(rule.basedir) / env).resolve() if not env.is_absolute() else env
+        assert path.is_file(), f"rule {rule.name}: conda env {rule.conda_env} -> {path} does not exist"
+        assert path.parent == REPO / "envs", f"rule {rule.name}: env outside envs/: {path}"
+        used.add(path)
+    unused = set(p.resolve() for p in ENVS) - used
+    assert not unused, f"env files no rule uses: {sorted(p.name for p in unused)}"

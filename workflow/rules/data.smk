@@ -1,0 +1,21 @@
+# Cheap and network-bound (hf datasets): run it on the submitting host.
+localrules:
+    data,
+
+
+rule data:
+    output:
+        **stage_outputs("data"),
+    log:
+        stage_log("data"),
+    params:
+        fingerprint=stage_fingerprint("data"),
+    resources:
+        **stage_resources("data"),
+    threads: stage_threads("data")
+    conda:
+        stage_env("data")
+    message:
+        "Building the training prompts and benchmarks"
+    shell:
+        stage_shell("data")

@@ -1,0 +1,18 @@
+rule base:
+    input:
+        unpack(stage_inputs("base")),
+    output:
+        **stage_outputs("base"),
+    log:
+        stage_log("base"),
+    params:
+        fingerprint=stage_fingerprint("base"),
+    resources:
+        **stage_resources("base"),
+    threads: stage_threads("base")
+    conda:
+        stage_env("base")
+    message:
+        "Building the base model {wildcards.model}"
+    shell:
+        stage_shell("base")

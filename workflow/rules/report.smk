@@ -1,0 +1,44 @@
+# Cheap aggregate steps run on the submitting host, not as cluster jobs.
+localrules:
+    analyze,
+    report,
+
+
+rule analyze:
+    input:
+        unpack(stage_inputs("analyze")),
+    output:
+        **stage_outputs("analyze"),
+    log:
+        stage_log("analyze"),
+    params:
+        fingerprint=stage_fingerprint("analyze"),
+    resources:
+        **stage_resources("analyze"),
+    threads: stage_threads("analyze")
+    conda:
+        stage_env("analyze")
+    message:
+        "Analysing every run"
+    shell:
+        stage_shell("analyze")
+
+
+rule report:
+    input:
+        unpack(stage_inputs("report")),
+    output:
+        **stage_outputs("report"),
+    log:
+        stage_log("report"),
+    params:
+        fingerprint=stage_fingerprint("report"),
+    resources:
+        **stage_resources("report"),
+    threads: stage_threads("report")
+    conda:
+        stage_env("report")
+    message:
+        "Writing the report"
+    shell:
+        stage_shell("report")
