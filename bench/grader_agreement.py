@@ -147,16 +147,16 @@ def main() -> int:
     for (kind, completion, gold, _), a, b in zip(cases, mv, paper):
         if a != b and shown < args.show:
             tail = completion.rsplit("\n", 1)[-1]
-            print(f"  {kind:<9} | {gold!r:<28} | {tail[:48]!r:<52} | {a!s:<5} | {b}")
+            print(f"  {kind:<17} | {gold!r:<28} | {tail[:48]!r:<52} | {a!s:<5} | {b}")
             shown += 1
 
     n = len(cases)
     agree = sum(a == b for a, b in zip(mv, paper))
     print(f"\n{n} responses from {len(golds)} MATH-500 items")
-    print(f"{'kind':<10} {'n':>5} {'agree':>7} {'math_verify ok':>15} {'paper ok':>9}")
+    print(f"{'kind':<18} {'n':>5} {'agree':>7} {'math_verify ok':>15} {'paper ok':>9}")
     for kind in ("boxed", "answer_is", "variant", "wrong", "answer_then_prose", "unreduced"):
         c = per_kind[kind]
-        print(f"{kind:<10} {c['n']:>5} {c['agree'] / c['n']:>7.1%} {c['mv_ok'] / c['n']:>15.1%} "
+        print(f"{kind:<18} {c['n']:>5} {c['agree'] / c['n']:>7.1%} {c['mv_ok'] / c['n']:>15.1%} "
               f"{c['paper_ok'] / c['n']:>9.1%}")
     print("\nconfusion (rows: math_verify, columns: paper)")
     print(f"{'':<18} {'paper=True':>11} {'paper=False':>12}")

@@ -72,10 +72,10 @@ def test_only_intermediate_checkpoints_are_missing(clones):
     missing = set()
     for stage, changes in status.items():
         for change in changes:
-            for kind in ("changed outs", "changed deps"):
-                for path, state in change.get(kind, {}).items() if isinstance(change, dict) else ():
-                    assert state == "deleted", (stage, path, state)
-                    missing.add(path)
+            assert isinstance(change, dict) and set(change) <= {"changed outs", "changed deps"}, (stage, change)
+            for path, state in [*change.get("changed outs", {}).items(), *change.get("changed deps", {}).items()]:
+                assert state == "deleted", (stage, path, state)
+                missing.add(path)
     assert missing, "expected the intermediate checkpoints to be referenced, not shipped"
     assert all(p.endswith("/checkpoints") for p in missing), sorted(missing)
 

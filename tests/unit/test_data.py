@@ -87,3 +87,47 @@ def test_parquet_and_bad_json(tmp_path):
     (tmp_path / "y.json").write_text("[{")
     with pytest.raises(DataError, match=r"y\.json: not valid JSON"):
         loaders.load_files([tmp_path / "y.json"])
+
+
+def test_data_stage_bad_dataset_exits_nonzero_and_writes_nothing(tmp_path, repo):
+    import subprocess
+    import sys
+
+    import yaml
+
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    bad = tmp_path / "train.json"
+    bad.write_text(json.dumps([{"id": "0", "prompt": "1+1?", "answer": "2"},
+                               {"id": "1", "prompt": "2+2?", "answer": ""}]))
+    raw["experiment"]["results_dir"] = str(tmp_path / "results")
+    raw["data"]["train"] = {"source": "path", "path": str(bad)}
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    proc = subprocess.run([sys.executable, "-m", "spurious_rewards", "data", "--params", str(params)],
+                          capture_output=True, text=True, cwd=repo)
+    assert proc.returncode == 2
+    assert f"{bad}: row 1 (id 1): empty answer" in proc.stderr
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.jsonl"))
+
+
+def test_data_stage_writes_the_paper_schema(tmp_path, repo):
+    import subprocess
+    import sys
+
+    import yaml
+
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    raw["experiment"]["results_dir"] = str(tmp_path / "r")
+    raw["data"]["train"]["n"] = 50
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    subprocess.run([sys.executable, "-m", "spurious_rewards", "data", "--params", str(params)],
+                   check=True, capture_output=True, cwd=repo)
+    from spurious_rewards.io import read_jsonl
+
+    train = read_jsonl(tmp_path / "r" / "data" / "train.jsonl", required=("id", "prompt", "answer", "source"))
+    bench = read_jsonl(tmp_path / "r" / "data" / "benchmarks" / "arith.jsonl")
+    assert len(train) == 50 and len(bench) == raw["data"]["benchmarks"]["arith"]["n"]
+    assert not {r["prompt"] for r in train} & {r["prompt"] for r in bench}
+    one_shot = read_jsonl(tmp_path / "r" / "data" / "one_shot.jsonl")
+    assert len(one_shot) == 128 and len({(r["prompt"], r["answer"]) for r in one_shot}) == 1

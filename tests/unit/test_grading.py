@@ -105,6 +105,7 @@ def test_graders_differ_where_the_paper_is_strict(completion, gold, mv, paper):
         (r"$\boxed 5$ done", "5"),
         ("We get it. The answer is 42.", "42"),
         ("Thus the final answer is: 3/4.", r"\frac{3}{4}"),
+        ("Final answer is 9? No: the answer is 4.", "4"),  # "he answer is" outranks
         ("values 1,234 and then -3.5 at last", "-3.5"),
         ("commas 1,234,567", "1234567"),
         ("no digits at all", None),

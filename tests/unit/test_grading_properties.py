@@ -22,7 +22,10 @@ FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 latexish = st.lists(
     st.one_of(
         st.characters(codec=None),
-        st.sampled_from(list("{}$\\^_()[],.=-+/0123456789 ") + ["\\boxed{", "\\frac", "boxed", "\ud800", "\x00", "\ufffd"]),
+        st.sampled_from(
+            list("{}$\\^_()[],.=-+/0123456789 ")
+            + ["\\boxed{", "\\frac", "boxed", "\ud800", "\x00", "\ufffd"]
+        ),
     ),
     max_size=120,
 ).map("".join)

@@ -58,7 +58,10 @@ def test_gold_equals_itself(name, grader):
 @pytest.mark.parametrize("name", sorted(SETS))
 def test_gold_parses(name):
     rows = load(name)
-    unparsed = [r["answer"] for r in rows if r["answer"] not in KNOWN_UNPARSEABLE and not _parse_answer(r["answer"])]
+    unparsed = [
+        r["answer"] for r in rows
+        if r["answer"] not in KNOWN_UNPARSEABLE and not _parse_answer(r["answer"])
+    ]
     empty = [r["answer"] for r in rows if not normalize(r["answer"])]
     assert unparsed == [] and empty == []
 

@@ -74,3 +74,9 @@ def stage_shell(name):
     stage = stages.stage(name)
     wc = {w: "{wildcards.%s}" % w for w in stage.wildcards}
     return stage.command(PARAMS_FILE, **wc) + " > {log} 2>&1"
+
+
+def stage_benchmark(name):
+    # Snakemake's own per-job wall time and peak memory (bench/bench_pipeline.py reads these).
+    log = stages.stage(name).log_template()
+    return f"{R}/benchmarks/" + log.removeprefix("logs/").removesuffix(".log") + ".tsv"

@@ -8,6 +8,8 @@ rule data:
         **stage_outputs("data"),
     log:
         stage_log("data"),
+    benchmark:
+        stage_benchmark("data")
     params:
         fingerprint=stage_fingerprint("data"),
     resources:

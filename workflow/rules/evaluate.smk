@@ -5,6 +5,8 @@ rule evaluate_base:
         **stage_outputs("evaluate_base"),
     log:
         stage_log("evaluate_base"),
+    benchmark:
+        stage_benchmark("evaluate_base")
     params:
         fingerprint=stage_fingerprint("evaluate_base"),
     resources:
@@ -25,6 +27,8 @@ rule evaluate:
         **stage_outputs("evaluate"),
     log:
         stage_log("evaluate"),
+    benchmark:
+        stage_benchmark("evaluate")
     params:
         fingerprint=stage_fingerprint("evaluate"),
     resources:
@@ -45,6 +49,8 @@ rule grade_base:
         **stage_outputs("grade_base"),
     log:
         stage_log("grade_base"),
+    benchmark:
+        stage_benchmark("grade_base")
     params:
         fingerprint=stage_fingerprint("grade_base"),
     resources:
@@ -65,6 +71,8 @@ rule grade:
         **stage_outputs("grade"),
     log:
         stage_log("grade"),
+    benchmark:
+        stage_benchmark("grade")
     params:
         fingerprint=stage_fingerprint("grade"),
     resources:

@@ -5,6 +5,8 @@ rule labels:
         **stage_outputs("labels"),
     log:
         stage_log("labels"),
+    benchmark:
+        stage_benchmark("labels")
     params:
         fingerprint=stage_fingerprint("labels"),
     resources:

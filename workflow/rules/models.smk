@@ -5,6 +5,8 @@ rule base:
         **stage_outputs("base"),
     log:
         stage_log("base"),
+    benchmark:
+        stage_benchmark("base")
     params:
         fingerprint=stage_fingerprint("base"),
     resources:

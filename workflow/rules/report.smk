@@ -11,6 +11,8 @@ rule analyze:
         **stage_outputs("analyze"),
     log:
         stage_log("analyze"),
+    benchmark:
+        stage_benchmark("analyze")
     params:
         fingerprint=stage_fingerprint("analyze"),
     resources:
@@ -28,9 +30,16 @@ rule report:
     input:
         unpack(stage_inputs("report")),
     output:
-        **stage_outputs("report"),
+        report(
+            stage_outputs("report")["report"],
+            patterns=["figures/{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
+        ),
     log:
         stage_log("report"),
+    benchmark:
+        stage_benchmark("report")
     params:
         fingerprint=stage_fingerprint("report"),
     resources:

@@ -5,6 +5,8 @@ rule train:
         **stage_outputs("train"),
     log:
         stage_log("train"),
+    benchmark:
+        stage_benchmark("train")
     params:
         fingerprint=stage_fingerprint("train"),
     resources:

@@ -15,7 +15,6 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
-
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 

@@ -86,9 +86,10 @@ def _raw_answer(text: str) -> str | None:
     boxed = last_boxed_content(text)
     if boxed is not None:
         return boxed
-    cuts = [text.rfind(m) + len(m) for m in ("he answer is", "final answer is") if m in text]
-    if cuts:
-        return text[max(cuts):].strip()
+    # "he answer is" outranks "final answer is" wherever each occurs.
+    for marker in ("he answer is", "final answer is"):
+        if marker in text:
+            return text[text.rfind(marker) + len(marker):].strip()
     numbers = _NUMBER_RE.findall(text.replace(",", ""))
     return numbers[-1] if numbers else None
 
