@@ -66,3 +66,12 @@ slurm-up:
 
 slurm-down:
 	bash .ci/slurm-down.sh
+
+# ---- The toy-organism experiment (issue 7; presets/organism.yaml, notes in presets/organism/NOTES.md)
+# Two tiny organisms x 11 conditions x 3 seeds, two 1-thread jobs at a time.
+# Report: results/organism/report/report.md ("Organism experiment: results").
+.PHONY: organism
+
+organism: setup
+	snakemake --cores $(CORES) --config params=presets/organism.yaml
+	@echo "report: results/organism/report/report.md"

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("spurious_rewards.analysis.stage", "metrics and code-reasoning analysis"),
     "report": ("spurious_rewards.report.stage", "Markdown report with figures"),
     "score": ("spurious_rewards.score", "score a JSONL of completions with one reward"),
+    "rewards": ("spurious_rewards.rewards_cli", "list the reward registry"),
     "export-dvc": ("spurious_rewards.dvc_export", "render dvc.yaml from the stage table"),
     "validate": ("spurious_rewards.validate", "validate a parameter file and print the sweep"),
 }

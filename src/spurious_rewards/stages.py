@@ -103,20 +103,27 @@ def _evaluate_inputs(params: Params, wc: dict) -> dict[str, object]:
 
 
 def _grade_base_inputs(params: Params, wc: dict) -> dict[str, object]:
-    return {"completions": str(paths.completions(_r(params), wc["model"], paths.BASE_RUN))}
+    # the benchmarks let grade check that no (problem, sample) row is missing
+    return {"completions": str(paths.completions(_r(params), wc["model"], paths.BASE_RUN)),
+            "benchmarks": _benchmark_files(params)}
 
 
 def _grade_inputs(params: Params, wc: dict) -> dict[str, object]:
     run = paths.run_id(wc["condition"], int(wc["seed"]))
-    return {"completions": str(paths.completions(_r(params), wc["model"], run))}
+    return {"completions": str(paths.completions(_r(params), wc["model"], run)),
+            "benchmarks": _benchmark_files(params)}
 
 
 def _analyze_inputs(params: Params, wc: dict) -> dict[str, object]:
     r = _r(params)
-    grades = [str(paths.grades(r, m, paths.BASE_RUN)) for m in params.models]
-    grades += [str(paths.grades(r, m, paths.run_id(c, s))) for m, c, s in params.runs()]
+    runs = [(m, paths.BASE_RUN) for m in params.models]
+    runs += [(m, paths.run_id(c, s)) for m, c, s in params.runs()]
+    grades = [str(paths.grades(r, m, run)) for m, run in runs]
+    # analyze copies backend and grader versions from these records into its own provenance
+    records = [str(paths.grades(r, m, run)) + PROV for m, run in runs]
+    records += [str(paths.completions(r, m, run)) + PROV for m, run in runs]
     metrics = [str(paths.train_metrics(r, m, c, s)) for m, c, s in params.runs()]
-    return {"grades": grades, "train_metrics": metrics}
+    return {"grades": grades, "records": records, "train_metrics": metrics}
 
 
 def _report_inputs(params: Params, wc: dict) -> dict[str, object]:
@@ -124,6 +131,8 @@ def _report_inputs(params: Params, wc: dict) -> dict[str, object]:
 
 
 RUN = ("model", "condition", "seed")
+# Provenance records are outputs too, so DVC shares them with the numbers they describe.
+PROV = ".provenance.json"
 RUN_DIR = "runs/{model}/{condition}/seed{seed}"
 EVAL_RUN = "eval/{model}/{condition}/seed{seed}"
 
@@ -133,6 +142,7 @@ STAGES: tuple[Stage, ...] = (
         help="Build the RL prompt set, the one-shot set and every benchmark in {id, prompt, answer, source}.",
         wildcards=(),
         outputs=(Output("train", "data/train.jsonl"),
+                 Output("train_provenance", "data/train.jsonl" + PROV),
                  Output("one_shot", "data/one_shot.jsonl"),
                  Output("benchmarks", "data/benchmarks", directory=True)),
         inputs=_data_inputs,
@@ -159,6 +169,7 @@ STAGES: tuple[Stage, ...] = (
         help="Majority-vote labels from k base-model samples per prompt, and the incorrect-label subset.",
         wildcards=("model",),
         outputs=(Output("majority_vote", "labels/{model}/majority_vote.jsonl"),
+                 Output("provenance", "labels/{model}/majority_vote.jsonl" + PROV),
                  Output("incorrect", "labels/{model}/incorrect.jsonl"),
                  Output("samples", "labels/{model}/samples.parquet")),
         inputs=_labels_inputs,
@@ -174,7 +185,8 @@ STAGES: tuple[Stage, ...] = (
         help="GRPO (TRL) for one (model, condition, seed); a loadable checkpoint every save_every steps.",
         wildcards=RUN,
         outputs=(Output("checkpoints", RUN_DIR + "/checkpoints", directory=True, cache=False),
-                 Output("metrics", RUN_DIR + "/train_metrics.csv")),
+                 Output("metrics", RUN_DIR + "/train_metrics.csv"),
+                 Output("provenance", RUN_DIR + "/train_metrics.csv" + PROV)),
         inputs=_train_inputs,
         dvc_deps=("src/spurious_rewards/training", "src/spurious_rewards/rewards.py",
                   "src/spurious_rewards/grading", "{R}/models/{model}/base", "{R}/data",
@@ -188,7 +200,8 @@ STAGES: tuple[Stage, ...] = (
         name="evaluate_base",
         help="Generate completions of the base model (step 0) on every benchmark.",
         wildcards=("model",),
-        outputs=(Output("completions", "eval/{model}/base/completions.parquet"),),
+        outputs=(Output("completions", "eval/{model}/base/completions.parquet"),
+                 Output("provenance", "eval/{model}/base/completions.parquet" + PROV)),
         inputs=_evaluate_base_inputs,
         dvc_deps=("src/spurious_rewards/evaluate.py", "src/spurious_rewards/generation",
                   "{R}/models/{model}/base", "{R}/data/benchmarks"),
@@ -201,7 +214,8 @@ STAGES: tuple[Stage, ...] = (
         name="evaluate",
         help="Generate completions of every checkpoint of one run on every benchmark.",
         wildcards=RUN,
-        outputs=(Output("completions", EVAL_RUN + "/completions.parquet"),),
+        outputs=(Output("completions", EVAL_RUN + "/completions.parquet"),
+                 Output("provenance", EVAL_RUN + "/completions.parquet" + PROV)),
         inputs=_evaluate_inputs,
         dvc_deps=("src/spurious_rewards/evaluate.py", "src/spurious_rewards/generation",
                   "{R}/" + RUN_DIR + "/checkpoints", "{R}/data/benchmarks"),
@@ -214,10 +228,11 @@ STAGES: tuple[Stage, ...] = (
         name="grade_base",
         help="Grade the base model's completions with every grader.",
         wildcards=("model",),
-        outputs=(Output("grades", "eval/{model}/base/grades.parquet"),),
+        outputs=(Output("grades", "eval/{model}/base/grades.parquet"),
+                 Output("provenance", "eval/{model}/base/grades.parquet" + PROV)),
         inputs=_grade_base_inputs,
         dvc_deps=("src/spurious_rewards/grading", "src/spurious_rewards/grade.py",
-                  "{R}/eval/{model}/base/completions.parquet"),
+                  "{R}/eval/{model}/base/completions.parquet", "{R}/data/benchmarks"),
         params=("analysis.graders",),
         args=("--model", "{model}", "--base"),
         resources="grade",
@@ -227,10 +242,11 @@ STAGES: tuple[Stage, ...] = (
         name="grade",
         help="Grade one run's completions with every grader.",
         wildcards=RUN,
-        outputs=(Output("grades", EVAL_RUN + "/grades.parquet"),),
+        outputs=(Output("grades", EVAL_RUN + "/grades.parquet"),
+                 Output("provenance", EVAL_RUN + "/grades.parquet" + PROV)),
         inputs=_grade_inputs,
         dvc_deps=("src/spurious_rewards/grading", "src/spurious_rewards/grade.py",
-                  "{R}/" + EVAL_RUN + "/completions.parquet"),
+                  "{R}/" + EVAL_RUN + "/completions.parquet", "{R}/data/benchmarks"),
         params=("analysis.graders",),
         args=("--model", "{model}", "--condition", "{condition}", "--seed", "{seed}"),
         resources="grade",

@@ -73,7 +73,7 @@ def run(cmd: list[str], cwd: Path, timeout: float, check: bool = True, **env_ext
 def mini_local_run(tmp_path_factory) -> Path:
     """The MINI DAG with the local executor, built once per session (a marker file says it finished)."""
     root = tmp_path_factory.getbasetemp() / "mini-local"
-    done = root / ".mini-local-done"
+    done = tmp_path_factory.getbasetemp() / "mini-local.done"  # outside the clone: not committed
     if not done.exists():
         if root.exists():
             import shutil

@@ -1,14 +1,15 @@
 """Two clones share results through a DVC remote instead of recomputing them.
 
-Clone A runs the DAG with Snakemake, records it with `dvc commit`, commits dvc.lock to git and runs
+Clone A runs the DAG with Snakemake, records it with `dvc commit dvc.yaml`, commits dvc.lock to git and runs
 `dvc push` to a local-directory remote (the default remote `shared` of .dvc/config, pointed at a temp
 folder with `dvc remote modify --local`, as a user points it at S3/GCS/SSH). Clone B is a `git clone`
-of that commit: after `dvc pull`, neither `dvc repro --allow-missing` nor `snakemake -n` (after
+of that commit: after `dvc pull`, neither `dvc repro --allow-missing dvc.yaml` nor `snakemake -n` (after
 `snakemake --touch`) finds anything to run, and the pulled results equal A's.
 
 Intermediate checkpoints (`cache: false` in the stage table) are referenced by hash in dvc.lock but
 never pushed: B lacks them on purpose, which is why DVC needs --allow-missing ("skip stages whose
 only change is missing data"). Plain `dvc repro` would retrain to recreate them.
+Every DVC command names the root dvc.yaml: without a target DVC also walks presets/paper/dvc.yaml.
 """
 
 from __future__ import annotations
@@ -37,17 +38,17 @@ def clones(tmp_path_factory):
         return proc
 
     infra.run(["dvc", "remote", "modify", "--local", "shared", "url", str(remote)], a, timeout=60)
-    timed("dvc commit", ["dvc", "commit", "--force"], a)
-    status = infra.run(["dvc", "status"], a, timeout=300)
+    timed("dvc commit", ["dvc", "commit", "--force", "dvc.yaml"], a)
+    status = infra.run(["dvc", "status", "dvc.yaml"], a, timeout=300)
     assert "up to date" in status.stdout, status.stdout
     infra.run(["git", "add", "-A"], a, timeout=60)
     infra.run([*GIT, "commit", "-q", "-m", "results of the mini DAG"], a, timeout=60)
-    push = timed("dvc push", ["dvc", "push"], a)
+    push = timed("dvc push", ["dvc", "push", "dvc.yaml"], a)
 
     b = tmp_path_factory.mktemp("clone-b") / "repo"
     infra.run(["git", "clone", "-q", str(a), str(b)], b.parent, timeout=120)
     infra.run(["dvc", "remote", "modify", "--local", "shared", "url", str(remote)], b, timeout=60)
-    pull = timed("dvc pull", ["dvc", "pull"], b)
+    pull = timed("dvc pull", ["dvc", "pull", "dvc.yaml"], b)
     print(f"\n[dvc sharing] wall times (s): {timings}\n  push: {push.stdout.strip()[-200:]}\n"
           f"  pull: {pull.stdout.strip()[-200:]}")
     return a, b, remote
@@ -60,7 +61,7 @@ def test_remote_holds_the_shared_artifacts(clones):
 
 def test_second_clone_has_nothing_to_reproduce(clones):
     _, b, _ = clones
-    repro = infra.run(["dvc", "repro", "--allow-missing"], b, timeout=600)
+    repro = infra.run(["dvc", "repro", "--allow-missing", "dvc.yaml"], b, timeout=600)
     assert "Data and pipelines are up to date" in repro.stdout, repro.stdout
     assert "Running stage" not in repro.stdout, repro.stdout
 
@@ -68,7 +69,7 @@ def test_second_clone_has_nothing_to_reproduce(clones):
 def test_only_intermediate_checkpoints_are_missing(clones):
     """What B lacks is exactly what dvc.lock references by hash: the `cache: false` checkpoints."""
     _, b, _ = clones
-    status = json.loads(infra.run(["dvc", "status", "--json"], b, timeout=300).stdout or "{}")
+    status = json.loads(infra.run(["dvc", "status", "--json", "dvc.yaml"], b, timeout=300).stdout or "{}")
     missing = set()
     for stage, changes in status.items():
         for change in changes:
@@ -87,7 +88,7 @@ def test_second_clone_snakemake_has_nothing_to_do(clones):
     dry = infra.run(["snakemake", "-n", "--cores", "1"], b, timeout=600)
     assert "Nothing to be done" in dry.stdout, dry.stdout[-4000:]
     # importing the package wrote byte code into B's src/: DVC must still see unchanged sources
-    repro = infra.run(["dvc", "repro", "--allow-missing"], b, timeout=600)
+    repro = infra.run(["dvc", "repro", "--allow-missing", "dvc.yaml"], b, timeout=600)
     assert "Data and pipelines are up to date" in repro.stdout, repro.stdout
 
 

@@ -7,6 +7,10 @@ are parameters (models.<m>.pretrain), so a base model can be made to favour code
 or not. A wrong trace carries one consistent wrong number (in the printed output and in the box).
 Some language traces omit the box so that the format reward has something to select for.
 
+Wrong traces either carry a random nearby number (wrong_mode: random) or all make the same carry slip
+(answer + 10; wrong_mode: systematic), which makes each style's accuracy under sampling equal to its
+correctness rate and lets "sharpening" help only a style that is mostly right (the organism presets).
+
 The style is not drawn independently of the problem: each prompt template leans towards code or towards
 words (its code probability is code_share +/- style_spread), so a greedily decoding model still answers
 some problems in code and others in words, as Qwen2.5-Math does, instead of always taking the majority
@@ -28,13 +32,21 @@ class StyleMix:
     language_correct: float = 0.6
     unboxed_share: float = 0.1
     style_spread: float = 0.3
+    # random: a wrong trace carries a random nearby number (a unique slip per trace);
+    # systematic: every wrong trace makes the same slip (answer + 10, a carry error), so a wrong answer
+    # is a learnable second mode. Under sampling, a style's accuracy is then its correctness rate, and
+    # sharpening the distribution (what clipped GRPO does under spurious rewards, paper §4.4.2) helps a
+    # style whose traces are mostly right and hurts one whose traces are mostly wrong.
+    wrong_mode: str = "random"
 
     def code_probability(self, template: int) -> float:
         lean = 1 if template % 2 == 0 else -1
         return min(1.0, max(0.0, self.code_share + lean * self.style_spread))
 
 
-def _wrong(rng: random.Random, answer: int) -> int:
+def _wrong(rng: random.Random, answer: int, mode: str = "random") -> int:
+    if mode == "systematic":
+        return answer + 10
     delta = rng.choice([d for d in range(-10, 11) if d and answer + d >= 0] or [1])
     return answer + delta
 
@@ -48,8 +60,9 @@ def _language_steps(expression: str, result: int) -> str:
     return f"{a} * {b} = {product}. Then {product} {op} {c} = {result}."
 
 
-def solution(problem: Problem, style: str, correct: bool, rng: random.Random, boxed: bool = True) -> str:
-    result = problem.answer if correct else _wrong(rng, problem.answer)
+def solution(problem: Problem, style: str, correct: bool, rng: random.Random, boxed: bool = True,
+             wrong_mode: str = "random") -> str:
+    result = problem.answer if correct else _wrong(rng, problem.answer, wrong_mode)
     if style == "code":
         return (f"```python\nprint({problem.expression})\n```\nOutput: {result}\n"
                 f"The answer is \\boxed{{{result}}}.")
@@ -74,8 +87,11 @@ def build(size: int, mix: StyleMix, *, seed: int, add_max: int, mul_max: int,
         boxed = style == "code" or rng.random() >= mix.unboxed_share
         rows.append({
             "prompt": [{"role": "user", "content": problem.prompt}],
-            "completion": [{"role": "assistant", "content": solution(problem, style, correct, rng, boxed)}],
+            "completion": [{"role": "assistant",
+                            "content": solution(problem, style, correct, rng, boxed, mix.wrong_mode)}],
             "style": style,
             "correct": correct,
+            "expression": problem.expression,
+            "answer": problem.answer,
         })
     return rows

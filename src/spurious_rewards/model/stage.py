@@ -51,10 +51,13 @@ def pretrain(params: Params, model_name: str, out_dir) -> dict:
     torch.set_num_threads(params.experiment.get("torch_threads", 2))
     mix = corpus.StyleMix(code_share=pre.get("code_share", 0.65), code_correct=pre.get("code_correct", 0.9),
                           language_correct=pre.get("language_correct", 0.6),
-                          unboxed_share=pre.get("unboxed_share", 0.1))
+                          unboxed_share=pre.get("unboxed_share", 0.1),
+                          style_spread=pre.get("style_spread", 0.3),
+                          wrong_mode=pre.get("wrong_mode", "random"))
     # RL prompts and benchmark items never appear in pre-training, so gains cannot be memorisation.
     rows = corpus.build(pre.get("corpus_size", 20000), mix, seed=seed, add_max=synth.get("add_max", 99),
-                        mul_max=synth.get("mul_max", 12), exclude=_held_out_prompts(params))
+                        mul_max=synth.get("mul_max", 12), exclude=_held_out_prompts(params),
+                        hard_share=pre.get("hard_share", 0.15))
     texts = [build.chat_text(r["prompt"] + r["completion"]) for r in rows]
     vocab = spec.get("tokenizer", {}).get("vocab_size", 512)
     tokenizer = build.train_tokenizer(texts, vocab_size=vocab)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from spurious_rewards import cliargs, io, paths
 from spurious_rewards.config import load_params
-from spurious_rewards.report import figures, markdown
+from spurious_rewards.report import figures, markdown, organism
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ def build(analysis_dir, report_dir) -> None:
         text = markdown.render(prov=prov, summary=tables["summary.csv"], code=tables["code_reasoning.csv"],
                                switch=tables["switch.csv"], prompting=tables["prompting.csv"],
                                figures=rel, grader=primary)
+        # The organism experiment (>= 2 models, e.g. presets/organism.yaml) adds a results section.
+        extra = organism.render(tables["summary.csv"], tables["code_reasoning.csv"], prov, primary)
+        if extra:
+            head, sep, tail = text.partition("## Provenance")
+            text = head + extra + "\n" + sep + tail if sep else text + "\n" + extra
         (tmp / "report.md").write_text(text, encoding="utf-8")
     log.info("wrote %s", report_dir)
 
