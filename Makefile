@@ -29,7 +29,7 @@ dry-run: setup
 	snakemake -n --cores $(CORES)
 
 dvc-repro: setup
-	dvc repro
+	dvc repro dvc.yaml
 
 test: setup
 	$(PY) -m pytest

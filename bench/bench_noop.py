@@ -29,12 +29,12 @@ def main() -> None:
     smk = checkout(Path(tempfile.mkdtemp(prefix="bench-noop-smk-")), params)
     dvc = checkout(Path(tempfile.mkdtemp(prefix="bench-noop-dvc-")), params)
     timed(["snakemake", "--cores", "2"], smk)
-    timed(["dvc", "repro"], dvc)
+    timed(["dvc", "repro", "dvc.yaml"], dvc)
     results = {}
     for name, cmd, cwd in (("snakemake (no-op)", ["snakemake", "--cores", "2"], smk),
                            ("snakemake -n", ["snakemake", "-n", "--cores", "2"], smk),
-                           ("dvc repro (no-op)", ["dvc", "repro"], dvc),
-                           ("dvc status", ["dvc", "status"], dvc)):
+                           ("dvc repro (no-op)", ["dvc", "repro", "dvc.yaml"], dvc),
+                           ("dvc status", ["dvc", "status", "dvc.yaml"], dvc)):
         times = []
         for _ in range(args.repeat):
             elapsed, proc = timed(cmd, cwd)

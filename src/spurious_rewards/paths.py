@@ -6,7 +6,7 @@ Layout under `experiment.results_dir` (R):
     R/data/train.jsonl, R/data/one_shot.jsonl, R/data/benchmarks/<bench>.jsonl
     R/models/<model>/base/                      tokenizer + weights (tiny) or reference.json (hf)
     R/labels/<model>/{majority_vote,incorrect}.jsonl, samples.parquet
-    R/runs/<model>/<condition>/seed<k>/checkpoints/step000010/   one loadable model per checkpoint
+    R/checkpoints/<model>/<condition>/seed<k>/step000010/         one loadable model per checkpoint
     R/runs/<model>/<condition>/seed<k>/train_metrics.csv         per-step metrics (tidy)
     R/eval/<model>/<run>/completions.parquet    run = base | <condition>/seed<k>
     R/eval/<model>/<run>/grades.parquet
@@ -96,7 +96,15 @@ def run_dir(r, model: str, condition: str, seed: int) -> Path:
 
 
 def checkpoints_dir(r, model: str, condition: str, seed: int) -> Path:
-    return run_dir(r, model, condition, seed) / "checkpoints"
+    # Not under runs/: intermediate checkpoints are referenced by hash in dvc.lock, never pushed, and
+    # analyze depends on the whole runs/ folder (a clone without them must still see runs/ unchanged).
+    return _r(r) / "checkpoints" / model / condition / f"seed{seed}"
+
+
+def final_model(r, model: str, condition: str, seed: int) -> Path:
+    """The last checkpoint again, as its own output: DVC caches and shares it (the step folders are
+    referenced by hash only)."""
+    return run_dir(r, model, condition, seed) / "final"
 
 
 def train_metrics(r, model: str, condition: str, seed: int) -> Path:

@@ -134,6 +134,7 @@ RUN = ("model", "condition", "seed")
 # Provenance records are outputs too, so DVC shares them with the numbers they describe.
 PROV = ".provenance.json"
 RUN_DIR = "runs/{model}/{condition}/seed{seed}"
+CKPT_DIR = "checkpoints/{model}/{condition}/seed{seed}"
 EVAL_RUN = "eval/{model}/{condition}/seed{seed}"
 
 STAGES: tuple[Stage, ...] = (
@@ -184,7 +185,8 @@ STAGES: tuple[Stage, ...] = (
         name="train",
         help="GRPO (TRL) for one (model, condition, seed); a loadable checkpoint every save_every steps.",
         wildcards=RUN,
-        outputs=(Output("checkpoints", RUN_DIR + "/checkpoints", directory=True, cache=False),
+        outputs=(Output("checkpoints", CKPT_DIR, directory=True, cache=False),
+                 Output("final", RUN_DIR + "/final", directory=True),
                  Output("metrics", RUN_DIR + "/train_metrics.csv"),
                  Output("provenance", RUN_DIR + "/train_metrics.csv" + PROV)),
         inputs=_train_inputs,
@@ -218,7 +220,7 @@ STAGES: tuple[Stage, ...] = (
                  Output("provenance", EVAL_RUN + "/completions.parquet" + PROV)),
         inputs=_evaluate_inputs,
         dvc_deps=("src/spurious_rewards/evaluate.py", "src/spurious_rewards/generation",
-                  "{R}/" + RUN_DIR + "/checkpoints", "{R}/data/benchmarks"),
+                  "{R}/" + CKPT_DIR, "{R}/data/benchmarks"),
         params=("evaluate", "data.benchmarks", "models.{model}"),
         args=("--model", "{model}", "--condition", "{condition}", "--seed", "{seed}"),
         resources="evaluate",

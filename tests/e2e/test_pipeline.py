@@ -42,7 +42,7 @@ def snakemake_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def dvc_run(tmp_path_factory) -> Path:
     root = scratch_checkout(tmp_path_factory.mktemp("dvc"))
-    _run(["dvc", "repro"], root)
+    _run(["dvc", "repro", "dvc.yaml"], root)
     return root
 
 
@@ -73,5 +73,5 @@ def test_dvc_and_snakemake_give_identical_metrics(snakemake_run, dvc_run):
 def test_no_op_reruns(snakemake_run, dvc_run):
     dry = _run(["snakemake", "-n", "--cores", "2"], snakemake_run)
     assert "Nothing to be done" in dry.stdout + dry.stderr
-    status = _run(["dvc", "status"], dvc_run)
+    status = _run(["dvc", "status", "dvc.yaml"], dvc_run)
     assert "up to date" in status.stdout

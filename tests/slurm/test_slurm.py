@@ -36,8 +36,8 @@ def _cluster_or_skip() -> None:
     if not shutil.which("sbatch"):
         problem = "no sbatch on PATH"
     else:
-        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True)
-        acct = subprocess.run(["sacct", "-n", "-X", "-j", "1"], capture_output=True, text=True)
+        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, check=False)
+        acct = subprocess.run(["sacct", "-n", "-X", "-j", "1"], capture_output=True, text=True, check=False)
         if "UP" not in ping.stdout:
             problem = f"slurmctld is not up: {ping.stdout.strip()} {ping.stderr.strip()}"
         elif acct.returncode != 0:

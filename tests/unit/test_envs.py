@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -189,5 +189,5 @@ def test_every_rule_names_an_existing_env_file(workflow_rules):
         assert path.is_file(), f"rule {rule.name}: conda env {rule.conda_env} -> {path} does not exist"
         assert path.parent == REPO / "envs", f"rule {rule.name}: env outside envs/: {path}"
         used.add(path)
-    unused = set(p.resolve() for p in ENVS) - used
+    unused = {p.resolve() for p in ENVS} - used
     assert not unused, f"env files no rule uses: {sorted(p.name for p in unused)}"

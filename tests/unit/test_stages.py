@@ -21,11 +21,12 @@ def test_dvc_yaml_is_in_sync_with_the_stage_table(repo):
     assert on_disk.startswith("# GENERATED")
 
 
-def test_paper_dvc_yaml_is_in_sync(repo):
+def test_paper_pipeline_renders_for_dvc(tmp_path, repo):
     out = "presets/paper/dvc.yaml"
-    on_disk = (repo / out).read_text(encoding="utf-8")
-    assert on_disk == dvc_export.render("presets/paper.yaml", out)
-    assert "wdir: ../.." in on_disk
+    text = dvc_export.render("presets/paper.yaml", out)
+    assert "wdir: ../.." in text and "- ../paper.yaml" in text
+    assert "--params presets/paper.yaml" in text
+    assert dvc_export.default_out("presets/paper.yaml") == out
 
 
 def test_every_stage_has_a_command():

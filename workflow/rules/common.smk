@@ -1,9 +1,16 @@
 # Load and validate the parameter file; turn stage-table entries into rule inputs, outputs,
 # resources and commands. Rules stay short: everything they say comes from the table.
 import json
+import os
+import sys
 
 import yaml
 from snakemake.utils import validate
+
+# The checkout's own package drives the DAG and every job (also inside per-rule conda envs, which
+# do not install it), whatever copy of spurious_rewards the calling environment has installed.
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
 
 from spurious_rewards import stages
 from spurious_rewards.config import load_params
@@ -73,7 +80,19 @@ def stage_env(name):
 def stage_shell(name):
     stage = stages.stage(name)
     wc = {w: "{wildcards.%s}" % w for w in stage.wildcards}
-    return stage.command(PARAMS_FILE, **wc) + " > {log} 2>&1"
+    # relative, so that moving the checkout does not change every job's code (a rerun trigger)
+    src = os.path.relpath(SRC)
+    return f"PYTHONPATH={src}${{{{PYTHONPATH:+:$PYTHONPATH}}}} " + stage.command(PARAMS_FILE, **wc) + " > {log} 2>&1"
+
+
+def cacheable(rule_proxy):
+    """Allow `--cache <rule>` (between-workflow output cache) for a rule that has a benchmark file.
+
+    Snakemake refuses a rule that is both cached and benchmarked (an output fetched from the cache has
+    no job to time), so a rule named in this invocation's --cache list loses its benchmark directive.
+    """
+    if rule_proxy.rule.name in set(workflow.workflow_settings.cache or ()):
+        rule_proxy.rule._benchmark = None
 
 
 def stage_benchmark(name):

@@ -18,3 +18,7 @@ rule labels:
         "Majority-vote labels for {wildcards.model}"
     shell:
         stage_shell("labels")
+
+
+# deterministic and expensive: shareable through `--cache labels` (README)
+cacheable(rules.labels)

@@ -18,3 +18,7 @@ rule base:
         "Building the base model {wildcards.model}"
     shell:
         stage_shell("base")
+
+
+# deterministic and expensive: shareable through `--cache base` (README)
+cacheable(rules.base)

@@ -141,3 +141,18 @@ def materialise(state_dir: Path, dest: Path, steps: list[int], provenance: dict 
         if provenance is not None:
             prov.write(tmp, provenance)
     return Path(dest)
+
+
+def materialise_final(state_dir: Path, dest: Path, step: int, provenance: dict | None = None) -> Path:
+    """The last exported step as its own folder (the run's final model, shared through DVC)."""
+    from spurious_rewards import provenance as prov
+
+    source = export_dir(state_dir) / paths.step_name(step)
+    if not source.is_dir():
+        raise RuntimeError(f"{source}: the final checkpoint was not exported")
+    with atomic_dir(dest) as tmp:
+        for item in source.iterdir():
+            _link_or_copy(item, tmp / item.name)
+        if provenance is not None:
+            prov.write(tmp, provenance)
+    return Path(dest)

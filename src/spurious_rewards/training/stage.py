@@ -91,6 +91,7 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
         "base_model": str(paths.base_model(r, model)),
         "state_dir": str(state),
         "outputs": {"checkpoints": str(paths.checkpoints_dir(r, model, condition, seed)),
+                    "final": str(paths.final_model(r, model, condition, seed)),
                     "metrics": str(paths.train_metrics(r, model, condition, seed))},
     }
 
@@ -228,8 +229,11 @@ def finalise(params: Params, model: str, condition: str, seed: int, log_history:
     steps = saved_steps(p)
     ckpt_dir = paths.checkpoints_dir(r, model, condition, seed)
     checkpoints.materialise(state, ckpt_dir, steps, provenance=dict(rec, steps=steps))
+    final = paths.final_model(r, model, condition, seed)
+    checkpoints.materialise_final(state, final, steps[-1], provenance=dict(rec, step=steps[-1]))
     log.info("wrote %s (%d rows) and %s (steps %s)", metrics_path, len(frame), ckpt_dir, steps)
-    return {"metrics": str(metrics_path), "checkpoints": str(ckpt_dir), "steps": steps, "rows": len(frame)}
+    return {"metrics": str(metrics_path), "checkpoints": str(ckpt_dir), "final": str(final), "steps": steps,
+            "rows": len(frame)}
 
 
 if __name__ == "__main__":  # pragma: no cover
