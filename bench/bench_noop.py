@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
-from _scratch import REPO, checkout, timed
-
-sys.path.insert(0, str(REPO))
-from tests.e2e.smoke import smoke_params  # noqa: E402
+from _scratch import checkout, timed
+from tests.e2e.smoke import smoke_params
 
 
 def main() -> None:

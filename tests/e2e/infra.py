@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from spurious_rewards.config import _merge
 from tests.e2e.smoke import scratch_checkout, smoke_params
@@ -38,9 +37,7 @@ def results(root: Path, overrides: dict | None = None) -> Path:
 
 def checkout(dest: Path, overrides: dict | None = None) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
-    scratch_checkout(dest)
-    (dest / "params.yaml").write_text(yaml.safe_dump(params(overrides), sort_keys=False), encoding="utf-8")
-    return dest
+    return scratch_checkout(dest, params(overrides))
 
 
 def env(root: Path, **extra: str) -> dict:

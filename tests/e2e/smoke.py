@@ -19,8 +19,9 @@ def smoke_params() -> dict:
     return _merge(base, overrides)
 
 
-def scratch_checkout(dest: Path) -> Path:
-    """Copy what git would commit (tracked + untracked-not-ignored) into dest, as a fresh clone would."""
+def scratch_checkout(dest: Path, params: dict | None = None) -> Path:
+    """Copy what git would commit (tracked + untracked-not-ignored) into dest, as a fresh clone would,
+    with `params` (default: the smoke parameters) as its params.yaml."""
     files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others",
                             "--exclude-standard"], capture_output=True, check=True).stdout.split(b"\0")
     for name in filter(None, files):
@@ -33,6 +34,7 @@ def scratch_checkout(dest: Path) -> Path:
             target.symlink_to(src.readlink())
         else:
             shutil.copy2(src, target)
-    (dest / "params.yaml").write_text(yaml.safe_dump(smoke_params(), sort_keys=False), encoding="utf-8")
+    params = smoke_params() if params is None else params
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     return dest

@@ -128,31 +128,30 @@ def exported_steps(state_dir: Path) -> list[int]:
     return sorted(steps)
 
 
-def materialise(state_dir: Path, dest: Path, steps: list[int], provenance: dict | None = None) -> Path:
-    """Build the declared checkpoints folder atomically from the exported step folders."""
+def _materialise(dest: Path, sources: dict[str, Path], provenance: dict | None) -> Path:
+    """Build `dest` atomically with each source linked (or copied) in under its name."""
     from spurious_rewards import provenance as prov
 
-    missing = [s for s in steps if not (export_dir(state_dir) / paths.step_name(s)).is_dir()]
-    if missing:
-        raise RuntimeError(f"{export_dir(state_dir)}: exported checkpoints missing for rollout steps {missing}")
     with atomic_dir(dest) as tmp:
-        for s in steps:
-            _link_or_copy(export_dir(state_dir) / paths.step_name(s), tmp / paths.step_name(s))
+        for name, source in sources.items():
+            _link_or_copy(source, tmp / name)
         if provenance is not None:
             prov.write(tmp, provenance)
     return Path(dest)
+
+
+def materialise(state_dir: Path, dest: Path, steps: list[int], provenance: dict | None = None) -> Path:
+    """Build the declared checkpoints folder atomically from the exported step folders."""
+    missing = [s for s in steps if not (export_dir(state_dir) / paths.step_name(s)).is_dir()]
+    if missing:
+        raise RuntimeError(f"{export_dir(state_dir)}: exported checkpoints missing for rollout steps {missing}")
+    return _materialise(dest, {paths.step_name(s): export_dir(state_dir) / paths.step_name(s) for s in steps},
+                        provenance)
 
 
 def materialise_final(state_dir: Path, dest: Path, step: int, provenance: dict | None = None) -> Path:
     """The last exported step as its own folder (the run's final model, shared through DVC)."""
-    from spurious_rewards import provenance as prov
-
     source = export_dir(state_dir) / paths.step_name(step)
     if not source.is_dir():
         raise RuntimeError(f"{source}: the final checkpoint was not exported")
-    with atomic_dir(dest) as tmp:
-        for item in source.iterdir():
-            _link_or_copy(item, tmp / item.name)
-        if provenance is not None:
-            prov.write(tmp, provenance)
-    return Path(dest)
+    return _materialise(dest, {item.name: item for item in source.iterdir()}, provenance)
