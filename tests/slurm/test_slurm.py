@@ -139,7 +139,9 @@ def test_slurm_rerun_has_nothing_to_do(slurm_run):
 
 # ---- a job killed by SLURM ---------------------------------------------------------------------------
 # Long enough never to finish inside its 1-minute limit, a checkpoint after every rollout step.
-KILL = {**infra.MINI, "train": {"steps": 400, "save_every": 1},
+# Far more training than two 1-minute attempts can finish even on an idle machine (~0.25 s per rollout
+# step there): the job must always hit its time limit.
+KILL = {**infra.MINI, "train": {"steps": 2000, "save_every": 5},
         "resources": {"train": {"runtime_min": 1}}}
 
 
