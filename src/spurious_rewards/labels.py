@@ -30,6 +30,9 @@ from spurious_rewards.io import DataError, read_jsonl, write_jsonl, write_parque
 
 log = logging.getLogger(__name__)
 
+# Wall-time bound per extracted answer (the grading pool's default; math-verify needs well under 1 s).
+EXTRACT_TIMEOUT_S = 5.0
+
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     add_params(parser)
@@ -50,6 +53,7 @@ def _from_files(params: Params, model: str) -> tuple[list[dict], list[dict], dic
 def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, pd.DataFrame]:
     from spurious_rewards.generation import make_generator
     from spurious_rewards.grading import get_grader
+    from spurious_rewards.grading.pool import extract_many
     from spurious_rewards.model.loading import resolve_device
     from spurious_rewards.voting import is_incorrect, majority_vote
 
@@ -75,9 +79,15 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
                                  top_p=spec.get("top_p", 1.0), max_new_tokens=spec.get("max_new_tokens", 3072),
                                  seed=spec.get("seed", 0), stop=prompts.stop_strings(template))
     grader = get_grader(params.raw["grader"])
+    # Extraction parses raw model output, the step that can hang on a pathological completion, so it
+    # runs in worker processes with a hard bound per answer (a timed-out answer casts no vote). The
+    # equivalence checks below compare short extracted strings and stay in this process.
+    extracted = iter(extract_many([s.text for samples in outputs for s in samples], params.raw["grader"],
+                                  workers=params.raw["resources"]["labels"]["cpus"],
+                                  timeout_s=EXTRACT_TIMEOUT_S))
     majority, incorrect, sample_rows, unlabelled = [], [], [], 0
     for row, samples in zip(rows, outputs):
-        answers = [grader.extract(s.text) for s in samples]
+        answers = [next(extracted) for _ in samples]
         vote = majority_vote(answers, grader)
         for index, (sample, answer) in enumerate(zip(samples, answers)):
             sample_rows.append({"id": row["id"], "sample_index": index, "completion": sample.text,

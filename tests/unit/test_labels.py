@@ -1,0 +1,75 @@
+"""The labels stage with a scripted generator: votes, the incorrect subset, bounded extraction."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from spurious_rewards import labels, paths
+from spurious_rewards.config import load_params
+from spurious_rewards.generation.base import Sample
+from spurious_rewards.grading import pool
+from tests.unit.eval_fixtures import write_params
+
+# Per training prompt: the samples the "model" returns, and the gold answer.
+SCRIPT = [
+    (["so \\boxed{4}", "\\boxed{4}", "\\boxed{5}", "no answer"], "4"),       # majority right
+    (["\\boxed{7}", "it is \\boxed{7}", "\\boxed{8}", "\\boxed{9}"], "8"),    # majority wrong
+    (["nothing", "", "still nothing", "?"], "3"),                            # no label at all
+]
+
+
+class ScriptedGenerator:
+    tokenizer = None
+
+    def generate(self, prompts, *, samples, **kw):
+        assert samples == 4 and len(prompts) == len(SCRIPT)
+        return [[Sample(text=t, n_tokens=3, finish_reason="stop") for t in texts] for texts, _ in SCRIPT]
+
+    def describe(self):
+        return {"backend": "scripted"}
+
+    def close(self):
+        pass
+
+
+@pytest.fixture()
+def params(tmp_path, monkeypatch):
+    path = write_params(tmp_path)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["models"]["toy"]["prompt_template"] = "r1"  # no tokenizer needed to render prompts
+    raw["labels"].update(samples_per_prompt=4, prompt="raw", max_prompts=None)
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    params = load_params(path, check_rewards=False)
+    train = paths.train_data(params.results_dir)
+    train.parent.mkdir(parents=True, exist_ok=True)
+    train.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"problem {i}", "answer": gold,
+                                         "source": "synthetic"}) + "\n" for i, (_, gold) in enumerate(SCRIPT)),
+                     encoding="utf-8")
+    monkeypatch.setattr("spurious_rewards.generation.make_generator", lambda *a, **k: ScriptedGenerator())
+    return params
+
+
+def test_votes_and_incorrect_subset(params):
+    majority, incorrect, info, samples = labels._sample(params, "toy")
+    assert [(r["id"], r["answer"], r["votes"], r["n_valid"]) for r in majority] == [("p0", "4", 2, 3),
+                                                                                      ("p1", "7", 2, 4)]
+    assert [(r["id"], r["answer"], r["ground_truth"]) for r in incorrect] == [("p1", "7", "8")]
+    assert info["unlabelled"] == 1 and info["majority_agreement"] == 0.5
+    assert samples["correct"].tolist() == [True, True, False, False, False, False, True, False] + [False] * 4
+
+
+def test_extraction_goes_through_the_bounded_pool(params, monkeypatch):
+    calls = []
+    real = pool.extract_many
+
+    def spy(texts, grader, workers, timeout_s):
+        calls.append((len(texts), grader, workers, timeout_s))
+        return real(texts, grader, workers=workers, timeout_s=timeout_s)
+
+    monkeypatch.setattr("spurious_rewards.grading.pool.extract_many", spy)
+    labels._sample(params, "toy")
+    assert calls == [(12, params.raw["grader"], params.raw["resources"]["labels"]["cpus"],
+                      labels.EXTRACT_TIMEOUT_S)]
