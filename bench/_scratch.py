@@ -24,5 +24,5 @@ def timed(cmd: list[str], cwd: Path, timeout: int = 3600) -> tuple[float, subpro
     return elapsed, proc
 
 
-def load_params(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))

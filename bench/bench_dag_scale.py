@@ -17,7 +17,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _scratch import REPO, checkout, load_params, timed
+from _scratch import REPO, checkout, read_yaml, timed
 
 SIZES = (  # (models, conditions, seeds)
     (2, 3, 1), (5, 9, 1), (10, 9, 1), (10, 9, 2), (10, 9, 3), (10, 18, 3),
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--plot", default=str(REPO / "bench" / "dag_scale.png"))
     args = parser.parse_args()
-    paper = load_params(REPO / "presets" / "paper.yaml")
+    paper = read_yaml(REPO / "presets" / "paper.yaml")
     rows = []
     for models, conditions, seeds in SIZES:
         work = checkout(Path(tempfile.mkdtemp(prefix="bench-scale-")), matrix(paper, models, conditions, seeds))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from _scratch import REPO, checkout, load_params, timed
+from _scratch import REPO, checkout, read_yaml, timed
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--keep", help="run in this folder and keep it (default: a temp folder)")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
-    params = load_params(Path(args.params))
+    params = read_yaml(Path(args.params))
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     work.mkdir(parents=True, exist_ok=True)
     checkout(work, params)

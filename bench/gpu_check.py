@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -92,7 +93,7 @@ def grpo(base: Path, attn: str, steps: int) -> dict:
         out["result"] = f"NaN guard tripped: {exc}"
     except RuntimeError as exc:  # e.g. device-side assert in sampling: the guard did NOT catch it first
         out["result"] = f"crashed before the guard: {str(exc).splitlines()[0]}"
-    finite = [n for n in timer.norms if n == n]
+    finite = [n for n in timer.norms if math.isfinite(n)]
     out["grad_norm"] = {"logged": len(timer.norms), "nonzero": sum(1 for n in finite if n > 0),
                         "max": round(max(finite), 4) if finite else None}
     out["median_update_s"] = round(statistics.median(timer.times), 4) if timer.times else None
@@ -188,18 +189,18 @@ def paper_runs() -> int:
     from spurious_rewards.config import load_params
 
     paper = load_params(Path(__file__).resolve().parents[1] / "presets" / "paper.yaml")
-    return len(paper.experiment["models"]) * len(paper.experiment["conditions"]) * len(paper.experiment["seeds"])
+    return len(paper.runs())
 
 
 def _section(report: dict, key: str, measure) -> bool:
+    ok = True
     try:
         report[key] = measure()
     except Exception as exc:  # noqa: BLE001 - a benchmark reports what broke and goes on
         report[key] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
-        print(json.dumps({key: report[key]}), flush=True)
-        return False
+        ok = False
     print(json.dumps({key: report[key]}), flush=True)
-    return True
+    return ok
 
 
 def main() -> int:

@@ -16,9 +16,7 @@ Without CUDA it prints a message and exits 0.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -50,24 +48,21 @@ def gpu_params(steps: int, device: str = "cuda", pretrain_steps: int = 600) -> d
 
 
 def jobs(params) -> list[tuple[str, dict]]:
+    """Every (stage, wildcards) of the sweep, stage by stage in the table's order."""
     from spurious_rewards import stages
 
-    values = {"model": params.experiment["models"], "condition": params.experiment["conditions"],
-              "seed": params.experiment["seeds"]}
-    out = []
-    for st in stages.STAGES:
-        for combo in itertools.product(*(values[w] for w in st.wildcards)):
-            out.append((st.name, dict(zip(st.wildcards, combo))))
-    return out
+    by_wildcards = {(): [{}], ("model",): [{"model": m} for m in params.models],
+                    stages.RUN: [dict(zip(stages.RUN, run)) for run in params.runs()]}
+    return [(st.name, wc) for st in stages.STAGES for wc in by_wildcards[st.wildcards]]
 
 
 def finite_train_logs(run_dir: Path) -> dict:
+    import numpy as np
     import pandas as pd
 
     df = pd.read_csv(run_dir / "train_metrics.csv")
     cols = [c for c in ("loss", "grad_norm") if c in df.columns]
-    bad = {c: int((~df[c].map(lambda v: isinstance(v, (int, float)) and math.isfinite(v))).sum())
-           for c in cols}
+    bad = {c: int((~np.isfinite(pd.to_numeric(df[c], errors="coerce"))).sum()) for c in cols}
     return {"rows": len(df), "columns_checked": cols, "non_finite": bad}
 
 

@@ -12,6 +12,7 @@ the cosine schedule matters a lot, so the schedule always ends at `steps`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import warnings
 
@@ -49,11 +50,8 @@ def pretrain(params: Params, model_name: str, out_dir) -> dict:
     synth = params.raw["data"].get("synthetic", {})
     seed = pre.get("seed", 0)
     torch.set_num_threads(params.experiment.get("torch_threads", 2))
-    mix = corpus.StyleMix(code_share=pre.get("code_share", 0.65), code_correct=pre.get("code_correct", 0.9),
-                          language_correct=pre.get("language_correct", 0.6),
-                          unboxed_share=pre.get("unboxed_share", 0.1),
-                          style_spread=pre.get("style_spread", 0.3),
-                          wrong_mode=pre.get("wrong_mode", "random"))
+    # StyleMix holds the defaults of the keys a parameter file leaves out
+    mix = corpus.StyleMix(**{f.name: pre[f.name] for f in dataclasses.fields(corpus.StyleMix) if f.name in pre})
     # RL prompts and benchmark items never appear in pre-training, so gains cannot be memorisation.
     rows = corpus.build(pre.get("corpus_size", 20000), mix, seed=seed, add_max=synth.get("add_max", 99),
                         mul_max=synth.get("mul_max", 12), exclude=_held_out_prompts(params),
