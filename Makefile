@@ -31,11 +31,12 @@ dry-run: setup
 dvc-repro: setup
 	dvc repro dvc.yaml
 
+# PYTHONPATH: the tests import this checkout's own package, whichever copy the venv has installed.
 test: setup
-	$(PY) -m pytest
+	PYTHONPATH=$(CURDIR)/src $(PY) -m pytest
 
 test-fast: setup
-	$(PY) -m pytest -m "not e2e and not slurm"
+	PYTHONPATH=$(CURDIR)/src $(PY) -m pytest -m "not e2e and not slurm"
 
 bench: setup
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
