@@ -83,6 +83,19 @@ def test_data_stage_exits_2_with_one_line(tmp_path, capsys):
     _one_error_line(capsys, str(bad), "row 0", "answer must be text, got NaN")
 
 
+def test_one_shot_example_with_a_nan_answer_exits_2(tmp_path, capsys):
+    bad = tmp_path / "one.json"
+    bad.write_text('{"prompt": "What is 1+1?", "answer": NaN}', encoding="utf-8")
+    raw = yaml.safe_load((paths_repo() / "params.yaml").read_text(encoding="utf-8"))
+    raw["experiment"]["results_dir"] = str(tmp_path / "results")
+    raw["data"]["train"]["n"] = 20
+    raw["data"]["one_shot"] = {"source": "path", "path": str(bad), "repeat": 4}
+    pf = tmp_path / "params.yaml"
+    pf.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert cli.main(["data", "--params", str(pf)]) == 2
+    _one_error_line(capsys, "data.one_shot", str(bad), "answer must be text, got NaN")
+
+
 def paths_repo():
     from tests.conftest import REPO
 
