@@ -156,3 +156,15 @@ def test_every_checkpoint_damaged_restarts_from_the_base_model(tmp_path, caplog)
         assert checkpoints.latest_complete(tmp_path) is None
     assert sorted(p.name for p in trl.iterdir()) == ["checkpoint-2.corrupt", "checkpoint-4.corrupt"]
     assert any("starts again from the base model" in rec.getMessage() for rec in caplog.records)
+
+
+def test_export_refuses_a_checkpoint_that_changed_since_its_mark(tmp_path):
+    ckpt = checkpoints.trl_dir(tmp_path) / "checkpoint-2"
+    ckpt.mkdir(parents=True)
+    (ckpt / "model.safetensors").write_bytes(b"w" * 64)
+    (ckpt / "optimizer.pt").write_bytes(b"o" * 64)
+    checkpoints.mark_complete(ckpt)
+    _flip(ckpt / "model.safetensors")
+    with pytest.raises(DataError, match=r"checkpoint-2: exporting rollout step 1: model\.safetensors differ"):
+        checkpoints.export(ckpt, tmp_path, 1, 2)
+    assert checkpoints.exported_steps(tmp_path) == []

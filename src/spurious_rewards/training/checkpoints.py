@@ -93,6 +93,8 @@ def check_manifest(folder: Path, files: dict[str, dict], shown: Path | None = No
     folder = Path(folder)
     for rel, want in sorted(files.items()):
         path, name = folder / rel, Path(shown or folder) / rel
+        if not isinstance(want, dict) or not {"size", "sha256"} <= set(want):
+            return f"{name}: malformed record {want!r}"
         if not path.is_file():
             return f"{name}: missing"
         size = path.stat().st_size
@@ -221,10 +223,10 @@ def export(checkpoint: Path, state_dir: Path, rollout_step: int, global_step: in
             if not RESUME_ONLY.match(item.name) and not item.name.startswith("."):
                 _copy(item, tmp / item.name)
         files = manifest(tmp)
-        vouched = {k: v for k, v in (mark.get("files") or {}).items() if k in files}
-        problem = check_manifest(tmp, vouched)
-        if problem:
-            raise DataError(f"{checkpoint}: exporting rollout step {rollout_step}: {problem}")
+        differ = sorted(k for k, v in (mark.get("files") or {}).items() if k in files and files[k] != v)
+        if differ:
+            raise DataError(f"{checkpoint}: exporting rollout step {rollout_step}: {', '.join(differ)} "
+                            f"differ from the {MARK} mark")
         (tmp / EXPORT_INFO).write_text(json.dumps(
             {"rollout_step": rollout_step, "global_step": global_step, "files": files}, sort_keys=True) + "\n",
             encoding="utf-8")
@@ -238,9 +240,15 @@ def verify_export(folder: Path, state_dir: Path, shown: Path | None = None) -> N
     redo = (f"it cannot be rebuilt from the pruned TRL state, so rerun the training from scratch "
             f"(delete {state_dir})")
     try:
-        files = json.loads((Path(folder) / EXPORT_INFO).read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise DataError(f"{info_path}: unreadable or lists no files; {redo}") from None
+        info = json.loads((Path(folder) / EXPORT_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise DataError(f"{info_path}: unreadable; {redo}") from None
+    if not isinstance(info, dict) or "files" not in info:  # exported before hashes were recorded
+        log.warning("%s: no file hashes recorded (an older export); materialised unverified", info_path)
+        return
+    files = info["files"]
+    if not isinstance(files, dict):
+        raise DataError(f"{info_path}: 'files' is not a mapping; {redo}")
     problem = check_manifest(folder, files, shown)
     if problem:
         raise DataError(f"exported checkpoint damaged: {problem}; {redo}")
