@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.conftest import REPO
 from tests.unit.eval_fixtures import build_tree, write_params
 from tests.unit.tiny_lm import save_tiny
 
-from spurious_rewards import cli, evaluate, io, paths, score
+from spurious_rewards import cli, io, paths, score
 from spurious_rewards.analysis import stage as analysis
 from spurious_rewards.data import loaders
 from spurious_rewards.io import DataError
@@ -74,7 +75,7 @@ def test_stage_inputs_refuse_non_text_answers(tmp_path, answer):
 def test_data_stage_exits_2_with_one_line(tmp_path, capsys):
     bad = tmp_path / "train.jsonl"
     bad.write_text('{"id": 1, "prompt": "p", "answer": NaN}\n', encoding="utf-8")
-    raw = yaml.safe_load((paths_repo() / "params.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
     raw["experiment"]["results_dir"] = str(tmp_path / "results")
     raw["data"]["train"] = {"source": "path", "path": str(bad)}
     pf = tmp_path / "params.yaml"
@@ -86,7 +87,7 @@ def test_data_stage_exits_2_with_one_line(tmp_path, capsys):
 def test_one_shot_example_with_a_nan_answer_exits_2(tmp_path, capsys):
     bad = tmp_path / "one.json"
     bad.write_text('{"prompt": "What is 1+1?", "answer": NaN}', encoding="utf-8")
-    raw = yaml.safe_load((paths_repo() / "params.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
     raw["experiment"]["results_dir"] = str(tmp_path / "results")
     raw["data"]["train"]["n"] = 20
     raw["data"]["one_shot"] = {"source": "path", "path": str(bad), "repeat": 4}
@@ -94,12 +95,6 @@ def test_one_shot_example_with_a_nan_answer_exits_2(tmp_path, capsys):
     pf.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert cli.main(["data", "--params", str(pf)]) == 2
     _one_error_line(capsys, "data.one_shot", str(bad), "answer must be text, got NaN")
-
-
-def paths_repo():
-    from tests.conftest import REPO
-
-    return REPO
 
 
 # -- text encoding ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from tests.conftest import REPO
 from tests.unit.eval_fixtures import build_tree, write_params
 from tests.unit.tiny_lm import save_tiny
 
-from spurious_rewards import cli, evaluate, paths, provenance
+from spurious_rewards import cli, paths, provenance
 from spurious_rewards.analysis import stage as analysis
 from spurious_rewards.config import load_params
 from spurious_rewards.grading import Grader, GradingTimeout, pool
@@ -81,7 +81,7 @@ def test_evaluate_regenerates_a_shard_whose_record_is_unreadable(tmp_path, templ
     assert json.loads(metas[0].read_text())["settings_hash"]  # rewritten whole
 
 
-def test_analyze_refuses_an_unreadable_upstream_record(tmp_path, caplog):
+def test_analyze_refuses_an_unreadable_upstream_record(tmp_path):
     params = load_params(write_params(tmp_path))
     side = provenance.provenance_path(paths.completions(params.results_dir, "toy", paths.BASE_RUN))
     side.parent.mkdir(parents=True)
