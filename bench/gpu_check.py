@@ -10,7 +10,8 @@
 4. Last (a CUDA device-side assert poisons the context): the same GRPO with SDPA attention, to show
    whether the NaN guard trips before sampling crashes (research/gpu.md: NaN from update 9).
 
-Without CUDA it prints a message and exits 0.  PYTHONPATH=src python bench/gpu_check.py [--runs 42]
+Without CUDA it prints a message and exits 0. With CUDA it exits 1 if any section failed (each
+failure is in the JSON report and named on stderr), else 0.  PYTHONPATH=src python bench/gpu_check.py
 """
 
 from __future__ import annotations
@@ -225,20 +226,31 @@ def main() -> int:
         args.runs = paper_runs()
     report: dict = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__}
     t0 = time.perf_counter()
+    failed = []
+
+    def section(key, measure) -> bool:
+        ok = _section(report, key, measure)
+        if not ok:
+            failed.append(key)
+        return ok
+
     with tempfile.TemporaryDirectory() as tmp:
         base = smoke.build_base_model(Path(tmp) / "tiny", hidden=128, layers=4)
         # Each section on its own: one failure is reported and the rest still measure.
-        _section(report, "grpo_bf16_eager", lambda: grpo(base, "eager", args.steps))
-        _section(report, "tiny_bf16_generate", lambda: tiny_generation(base)["tiny_bf16_generate"])
+        section("grpo_bf16_eager", lambda: grpo(base, "eager", args.steps))
+        section("tiny_bf16_generate", lambda: tiny_generation(base)["tiny_bf16_generate"])
         for name in filter(None, args.shapes.split(",")):
-            if _section(report, f"shape_{name}", lambda: shape_costs(name)):
+            if section(f"shape_{name}", lambda: shape_costs(name)):
                 report[f"estimate_{name}"] = estimate(report[f"shape_{name}"], args.runs, args.prompt_tokens,
                                                       args.completion_tokens)
                 print(json.dumps({f"estimate_{name}": report[f"estimate_{name}"]}), flush=True)
         if not args.skip_sdpa:
-            _section(report, "grpo_bf16_sdpa", lambda: grpo(base, "sdpa", max(args.steps, 3)))
+            section("grpo_bf16_sdpa", lambda: grpo(base, "sdpa", max(args.steps, 3)))
     report["wall_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(report, indent=2))
+    if failed:
+        print(f"gpu_check: {len(failed)} section(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -109,7 +109,7 @@ def load_benchmark(params: Params, name: str) -> tuple[dict, list[dict], Path]:
                            f"(known: {', '.join(sorted(params.benchmarks))})")
     spec = params.benchmarks[name]
     path = paths.benchmark_data(params.results_dir, name)
-    rows = io.read_jsonl(path, required=["id", "prompt", "answer"])
+    rows = io.read_jsonl(path, required=["id", "prompt", "answer"], answer_field="answer")
     if not rows:
         raise io.DataError(f"{path}: benchmark {name!r} has no rows")
     seen: set[str] = set()
@@ -256,9 +256,10 @@ def run(params: Params, target: Target) -> Path:
                     meta = shard.with_suffix(".json")
                     entry = {"step": ckpt.step, "benchmark": bench, "variant": variant,
                              "settings_hash": s_hash, "shard": str(shard)}
-                    if shard.is_file() and meta.is_file():
-                        frames.append(pd.read_parquet(shard))
-                        describes.append(io_read_json(meta).get("backend_describe"))
+                    reused = read_shard(shard, meta) if shard.is_file() and meta.is_file() else None
+                    if reused is not None:
+                        frames.append(reused[0])
+                        describes.append(reused[1])
                         shard_log.append({**entry, "resumed": True})
                         log.info("step %d %s/%s: reusing %s", ckpt.step, bench, variant, shard.name)
                         continue
@@ -308,13 +309,22 @@ def run(params: Params, target: Target) -> Path:
     return output
 
 
-def io_read_json(path: Path) -> dict:
+def read_shard(shard: Path, meta: Path):
+    """(frame, backend description) of a finished shard; None, with a warning, if either file is unreadable.
+
+    The shard is then generated again: a damaged cache entry must neither stop the run nor silently
+    drop the backend description from the provenance record.
+    """
     import json
 
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        record = json.loads(meta.read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or not isinstance(record.get("backend_describe"), dict):
+            raise ValueError("no backend_describe object")
+        return io.read_parquet(shard), record["backend_describe"]
+    except (OSError, ValueError) as exc:  # DataError is a ValueError
+        log.warning("%s: unreadable shard record (%s); regenerating the shard", meta, exc)
+        return None
 
 
 def _unique(items: list) -> list:

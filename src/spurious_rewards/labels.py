@@ -59,7 +59,7 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
 
     spec, model_spec = params.section("labels"), params.model(model)
     r = params.results_dir
-    rows = read_jsonl(paths.train_data(r), required=("id", "prompt", "answer"))
+    rows = read_jsonl(paths.train_data(r), required=("id", "prompt", "answer"), answer_field="answer")
     if spec.get("max_prompts"):
         rows = rows[: spec["max_prompts"]]
     evaluate = params.section("evaluate")

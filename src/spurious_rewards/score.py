@@ -18,12 +18,12 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from .grading import DEFAULT_GRADER, GRADERS
+from .io import atomic_path, describe_value
 
 
 class InputError(Exception):
@@ -65,6 +65,27 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", type=Path, help="output JSONL (written atomically)")
 
 
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_message_content(content: Any) -> bool:
+    """A message's content: text, or multimodal-style parts [{"type": "text", "text": str}, ...]."""
+    if content is None or _is_text(content):
+        return True
+    return isinstance(content, list) and all(
+        isinstance(part, dict) and _is_text(part.get("text", "")) for part in content)
+
+
+def _is_completion(value: Any) -> bool:
+    """Text, one chat message, or a list of chat messages (what rewards.completion_text reads)."""
+    if _is_text(value):
+        return True
+    messages = [value] if isinstance(value, dict) else value
+    return isinstance(messages, list) and all(
+        isinstance(m, dict) and _is_message_content(m.get("content", "")) for m in messages)
+
+
 def _read_rows(path: Path, label_column: str | None) -> list[dict]:
     rows = []
     # errors="replace": a stray invalid byte in a completion is model output,
@@ -77,13 +98,24 @@ def _read_rows(path: Path, label_column: str | None) -> list[dict]:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
                 raise InputError(f"{path}:{number}: not valid JSON ({err.msg})") from err
+            except RecursionError:
+                raise InputError(f"{path}:{number}: JSON nested too deeply") from None
             if not isinstance(row, dict):
                 raise InputError(f"{path}:{number}: expected a JSON object")
             if "completion" not in row:
                 raise InputError(f"{path}:{number}: missing field 'completion'")
+            if not _is_completion(row["completion"]):
+                raise InputError(f"{path}:{number}: 'completion' must be text or a list of chat messages "
+                                 f"with text content, got {describe_value(row['completion'])}")
             if label_column and label_column not in row:
                 raise InputError(f"{path}:{number}: missing field '{label_column}' "
                                  f"(needed by this reward)")
+            if label_column:
+                label = row[label_column]
+                if isinstance(label, bool) or not isinstance(label, (str, int)):
+                    # None, NaN, lists ... would otherwise be graded as the label "None", "nan", "[1]"
+                    raise InputError(f"{path}:{number}: '{label_column}' must be text, "
+                                     f"got {describe_value(label)}")
             step = row.get("step", 0)
             if isinstance(step, bool) or not isinstance(step, int):
                 raise InputError(f"{path}:{number}: 'step' must be an integer")
@@ -112,20 +144,14 @@ def _score(rows: list[dict], reward) -> list[float]:
 
 
 def _write_atomically(path: Path, rows: list[dict]) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for row in rows:
-                line = json.dumps(row, ensure_ascii=False)
-                try:
-                    handle.write(line + "\n")
-                except UnicodeEncodeError:  # lone surrogates from \ud800 escapes
-                    handle.write(json.dumps(row, ensure_ascii=True) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # io.atomic_path gives the file the umask's permissions (mkstemp alone makes it 0600)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        for row in rows:
+            line = json.dumps(row, ensure_ascii=False)
+            try:
+                handle.write(line + "\n")
+            except UnicodeEncodeError:  # lone surrogates from \ud800 escapes
+                handle.write(json.dumps(row, ensure_ascii=True) + "\n")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .grading import Grader, get_grader
+from .io import answer_text
 
 
 class VoteResult(NamedTuple):
@@ -103,11 +104,12 @@ def _prompt_text(prompt: Any, path: Path) -> str:
 
 
 def _answer_text(row: dict, path: Path) -> str:
+    # answer_text refuses NaN, floats, lists ... (a DataError, which is a ValueError) instead of "nan"
     if "answer" in row and row["answer"] is not None:
-        return str(row["answer"])
+        return answer_text(row["answer"], f"{path}: row 0")
     reward_model = row.get("reward_model")
     if isinstance(reward_model, dict) and reward_model.get("ground_truth") is not None:
-        return str(reward_model["ground_truth"])
+        return answer_text(reward_model["ground_truth"], f"{path}: row 0 (reward_model.ground_truth)")
     raise ValueError(f"{path}: row has neither 'answer' nor 'reward_model.ground_truth'")
 
 

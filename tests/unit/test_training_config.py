@@ -168,14 +168,16 @@ def test_data_order_is_seeded_and_drops_the_last_partial_batch():
 
 def test_latest_complete_ignores_and_removes_half_written(tmp_path):
     trl = checkpoints.trl_dir(tmp_path)
-    for step in (2, 4, 6):
+    for step in (2, 4, 6, 8):
         (trl / f"checkpoint-{step}").mkdir(parents=True)
-    checkpoints.mark_complete(trl / "checkpoint-2")
-    checkpoints.mark_complete(trl / "checkpoint-4")
-    assert checkpoints.latest_complete(tmp_path) == trl / "checkpoint-4"
-    assert not (trl / "checkpoint-6").exists()
-    checkpoints.prune(tmp_path, keep=trl / "checkpoint-4")
-    assert [p.name for p in checkpoints.checkpoints(tmp_path)] == ["checkpoint-4"]
+        (trl / f"checkpoint-{step}" / "model.safetensors").write_bytes(b"w" * step)
+    for step in (2, 4, 6):
+        checkpoints.mark_complete(trl / f"checkpoint-{step}")
+    assert checkpoints.latest_complete(tmp_path) == trl / "checkpoint-6"
+    assert not (trl / "checkpoint-8").exists()
+    # the newest complete checkpoint before `keep` stays as the fallback of a damaged `keep`
+    checkpoints.prune(tmp_path, keep=trl / "checkpoint-6")
+    assert [p.name for p in checkpoints.checkpoints(tmp_path)] == ["checkpoint-4", "checkpoint-6"]
 
 
 def test_metrics_rows_and_code_frequency():

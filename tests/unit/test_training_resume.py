@@ -105,7 +105,9 @@ def test_sigterm_then_resume_matches_uninterrupted(reference, tmp_path):
 
     summary = stage.run(params, MODEL, COND, SEED)
     assert summary["resumed_from"].endswith("checkpoint-2")
-    assert not half.exists()
+    # the planted folder was removed; checkpoint-4 is now the real one, kept as the fallback of checkpoint-6
+    assert checkpoints.is_complete(half) and checkpoints.verify(half) is None
+    assert (half / "model.safetensors").read_bytes() != b"truncated"
     for step in (1, 2, 3):
         ref, got = _weights(ref_params, step), _weights(params, step)
         assert ref.keys() == got.keys()

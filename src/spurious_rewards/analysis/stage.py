@@ -48,7 +48,7 @@ def _rng(*key) -> np.random.Generator:
 def read_grades(path) -> pd.DataFrame:
     if not path.is_file():
         raise io.DataError(f"{path}: grades file not found (run grade first)")
-    frame = pd.read_parquet(path)
+    frame = io.read_parquet(path)
     missing = [c for c in GRADE_COLUMNS if c not in frame.columns]
     if missing:
         raise io.DataError(f"{path}: missing column(s) {', '.join(missing)}")
@@ -215,11 +215,22 @@ def code_reasoning_table(grades: pd.DataFrame) -> pd.DataFrame:
 
 # -- provenance -----------------------------------------------------------------------------------
 def _sidecar(path) -> dict:
+    """The provenance record of an upstream output: {} with a warning if absent, DataError if unreadable."""
     side = provenance.provenance_path(path)
     try:
-        return json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = side.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        log.warning("%s: no provenance record; its backends and graders are left out of the report", side)
         return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise io.DataError(f"{side}: unreadable provenance record ({exc})") from None
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise io.DataError(f"{side}: unreadable provenance record (not valid JSON: {exc})") from None
+    if not isinstance(record, dict):
+        raise io.DataError(f"{side}: unreadable provenance record (expected a JSON object)")
+    return record
 
 
 def upstream_provenance(params: Params) -> dict:
@@ -234,10 +245,11 @@ def upstream_provenance(params: Params) -> dict:
             d = {k: v for k, v in (d or {}).items() if k not in ("model_dir", "seed")}
             if d and d not in backends:
                 backends.append(d)
-        for g in _sidecar(paths.grades(r, model, run)).get("graders") or []:
+        grades = _sidecar(paths.grades(r, model, run))
+        for g in grades.get("graders") or []:
             if g not in graders:
                 graders.append(g)
-        for side in (comp, _sidecar(paths.grades(r, model, run))):
+        for side in (comp, grades):
             if side.get("git", {}).get("sha"):
                 git.add(side["git"]["sha"])
     return {"backends": backends, "graders": graders, "upstream_git_shas": sorted(git)}

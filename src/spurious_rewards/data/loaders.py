@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Iterable
 
-from spurious_rewards.io import DataError
+from spurious_rewards.io import DataError, answer_text, read_parquet
 
 SCHEMA = ("id", "prompt", "answer", "source")
 
@@ -24,9 +24,7 @@ def _read_file(path: Path) -> list[dict]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            import pandas as pd
-
-            return pd.read_parquet(path).to_dict(orient="records")
+            return read_parquet(path).to_dict(orient="records")
         text = path.read_text(encoding="utf-8")
         if suffix == ".jsonl":
             rows = []
@@ -75,14 +73,12 @@ def normalise(rows: Iterable[dict], origin: str, fields: dict | None = None,
             if col[key] not in row:
                 raise DataError(f"{origin}: row {index}: missing column '{col[key]}'"
                                 + (f" (mapped to {key})" if col[key] != key else ""))
-        answer = row[col["answer"]]
-        if answer is None or str(answer).strip() == "":
-            raise DataError(f"{origin}: row {index} (id {row.get(col['id'], index)}): empty answer")
+        answer = answer_text(row[col["answer"]], f"{origin}: row {index} (id {row.get(col['id'], index)})")
         prompt = row[col["prompt"]]
         if not isinstance(prompt, str) or not prompt.strip():
             raise DataError(f"{origin}: row {index}: empty or non-text prompt")
         raw_id = row.get(col["id"], index)
-        out.append({"id": f"{id_prefix}{raw_id}", "prompt": prompt, "answer": str(answer).strip(),
+        out.append({"id": f"{id_prefix}{raw_id}", "prompt": prompt, "answer": answer,
                     "source": str(row.get("source") or default_source)})
     return out
 

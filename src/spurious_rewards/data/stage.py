@@ -14,7 +14,7 @@ from spurious_rewards import paths, provenance
 from spurious_rewards.cliargs import add_params
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.data import loaders, synthetic
-from spurious_rewards.io import atomic_dir, write_jsonl
+from spurious_rewards.io import DataError, atomic_dir, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,10 @@ def build_one_shot(params: Params, train: list[dict]) -> list[dict]:
     elif spec["source"] == "path":
         from spurious_rewards.voting import load_one_shot
 
-        example = {**load_one_shot(spec["path"]), "source": "one_shot"}
+        try:
+            example = {**load_one_shot(spec["path"]), "source": "one_shot"}
+        except ValueError as exc:  # voting's errors name the file; exit 2 like every bad input
+            raise DataError(f"{params.path}: data.one_shot: {exc}") from None
     else:
         rows = loaders.load_hf(spec["dataset"], spec.get("split", "train"), None, spec.get("revision"))
         example = {"prompt": rows[0]["prompt"], "answer": rows[0]["answer"], "source": "one_shot"}

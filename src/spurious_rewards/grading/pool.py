@@ -28,7 +28,16 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from . import DEFAULT_GRADER, Grader, clean_text, get_grader
+from . import DEFAULT_GRADER, Grader, GradingTimeout, clean_text, get_grader
+
+try:  # math-verify's signal timeout derives from BaseException, like our GradingTimeout
+    from math_verify.errors import TimeoutException as _MathVerifyTimeout
+except ImportError:  # pragma: no cover - math-verify is a dependency; keep the pool importable without it
+    _MathVerifyTimeout = GradingTimeout
+
+# What grading model output may raise: any error, or a grader's own timeout. Not KeyboardInterrupt or
+# SystemExit: Ctrl-C must stop the run, not become a grade of False.
+_NO_CREDIT = (Exception, GradingTimeout, _MathVerifyTimeout)
 
 _PARENT_CHECK_S = 1.0
 # Pipelining: up to this many answers queued per worker, if each is small
@@ -42,7 +51,7 @@ def _apply(grader: Grader, kind: str, completion: str, gold: str | None) -> Any:
         if kind == "grade":
             return bool(grader.grade(completion, gold or ""))
         return grader.extract(completion)
-    except BaseException:  # noqa: BLE001 - any failure on model output = no credit
+    except _NO_CREDIT:  # a failure on model output = no credit
         return _DEFAULTS[kind]
 
 

@@ -40,6 +40,34 @@ def check_loadable(model_dir: str | Path) -> None:
         raise DataError(f"{model_dir}: not a complete model folder (config.json missing)")
     if not any(model_dir.glob("*.safetensors")) and not any(model_dir.glob("*.bin")):
         raise DataError(f"{model_dir}: not a complete model folder (no weights)")
+    for weights in sorted(model_dir.glob("*.safetensors")):
+        problem = safetensors_problem(weights)
+        if problem:
+            raise DataError(f"{weights}: truncated or not a safetensors file ({problem})")
+
+
+def safetensors_problem(path: Path) -> str | None:
+    """Why a .safetensors file is not whole, from its header alone (no tensor is read), or None.
+
+    The format is an 8-byte little-endian header length, a JSON header giving each tensor's byte range,
+    then the tensor bytes; a whole file ends exactly where the last range ends.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            return f"{size} bytes, shorter than the 8-byte header length"
+        n = int.from_bytes(head, "little")
+        if n > size - 8:
+            return f"header of {n} bytes announced, {size - 8} present"
+        try:
+            header = json.loads(fh.read(n))
+            end = max((int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"), default=0)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return "unreadable header"
+    if 8 + n + end != size:
+        return f"{size} bytes, the header describes {8 + n + end}"
+    return None
 
 
 def _tokenizer_class(path: Path) -> str | None:

@@ -19,7 +19,7 @@ import warnings
 from spurious_rewards import paths, provenance
 from spurious_rewards.cliargs import add_model, add_params
 from spurious_rewards.config import Params, load_params
-from spurious_rewards.io import atomic_dir, read_jsonl, write_json
+from spurious_rewards.io import atomic_dir, honour_umask, read_jsonl, write_json
 from spurious_rewards.model import build, corpus
 from spurious_rewards.model.loading import REFERENCE_FILE, resolve_device
 
@@ -111,5 +111,6 @@ def main(args: argparse.Namespace) -> int:
         provenance.write(tmp, provenance.record(params, "base", sections=("models", "data"),
                                                 model=args.model, summary=summary,
                                                 seeds={"pretrain": spec.get("pretrain", {}).get("seed", 0)}))
+        honour_umask(tmp)  # save_pretrained writes model.safetensors 0600
     log.info("base model %s -> %s: %s", args.model, out, summary)
     return 0

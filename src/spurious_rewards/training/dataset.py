@@ -50,7 +50,7 @@ def prompt_length(tokenizer, prompt) -> int:
 def load_rows(path: str | Path, template: str, system_prompt: str | None, tokenizer=None,
               max_prompt_length: int | None = None) -> list[dict]:
     """TRL rows {prompt, answer, id}; prompts over max_prompt_length tokens are dropped (and counted)."""
-    rows = read_jsonl(path, required=("id", "prompt", "answer"))
+    rows = read_jsonl(path, required=("id", "prompt", "answer"), answer_field="answer")
     out = [{"prompt": prompts.trl_prompt(r["prompt"], template, system_prompt),
             "answer": str(r["answer"]), "id": str(r["id"])} for r in rows]
     if tokenizer is not None and max_prompt_length:

@@ -79,6 +79,9 @@ def build_base_model(out_dir: str | Path, *, hidden: int = 64, layers: int = 2, 
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+    from spurious_rewards.io import honour_umask
+
+    honour_umask(out_dir)  # save_pretrained writes model.safetensors 0600
     return out_dir
 
 

@@ -179,8 +179,11 @@ def run(params: Params, model: str, condition: str, seed: int, *, device: str = 
     _set_threads(params, device)
     trainer, p, kwargs, state = build_trainer(params, model, condition, seed, device=device, callbacks=callbacks)
     main_process = trainer.accelerator.is_main_process
-    resume = checkpoints.latest_complete(state, clean=main_process)
+    # The main process verifies and sets bad checkpoints aside; the others then take the newest marked one.
+    resume = checkpoints.latest_complete(state, clean=True) if main_process else None
     trainer.accelerator.wait_for_everyone()
+    if not main_process:
+        resume = checkpoints.latest_complete(state, clean=False, check=False)
     if resume is not None:
         log.info("resuming from %s (optimizer update %d)", resume, checkpoints.global_step_of(resume))
     preempt = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, Preemption))
