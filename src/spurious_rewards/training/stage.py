@@ -85,6 +85,9 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
         "device": device,
         "accelerate_launch": cmd,
         "plan": p.as_dict(),
+        "checkpoint_steps": p.export_steps(),
+        "advantage": {"group": train["scale_rewards"],
+                      "whitening": train.get("advantage_whitening", "none")},
         "reward": {"name": cond["reward"], "grader": params.raw["grader"], "seed": seed,
                    "options": cond.get("reward_options") or {}},
         "dataset": str(paths.training_set(r, model, cond["labels"])),
@@ -133,11 +136,10 @@ def _set_threads(params: Params, device: str) -> None:
 def build_trainer(params: Params, model: str, condition: str, seed: int, *, device: str,
                   callbacks: Sequence = ()):
     """(trainer, plan, kwargs, state_dir): the GRPOTrainer of one run, ready to train()."""
-    from trl import GRPOTrainer
-
     from spurious_rewards.model.loading import check_loadable, load_tokenizer, resolve
     from spurious_rewards.rewards import build_reward
     from spurious_rewards.training import dataset
+    from spurious_rewards.training.advantage import trainer_class
     from spurious_rewards.training.callbacks import CheckpointBookkeeping, NonFiniteGuard, Preemption
     from spurious_rewards.training.grpo_config import make_config
     from spurious_rewards.training.metrics import with_code_frequency
@@ -166,7 +168,8 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     os.environ.setdefault("WANDB_DIR", str(state))
     guard = NonFiniteGuard(p)
     cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), *callbacks]
-    trainer = GRPOTrainer(model=path, reward_funcs=[reward], args=make_config(kwargs), train_dataset=train_set,
+    trainer_cls = trainer_class(train.get("advantage_whitening", "none"))
+    trainer = trainer_cls(model=path, reward_funcs=[reward], args=make_config(kwargs), train_dataset=train_set,
                           processing_class=tokenizer, callbacks=cbs)
     return trainer, p, kwargs, state
 
@@ -203,8 +206,7 @@ def run(params: Params, model: str, condition: str, seed: int, *, device: str = 
 
 
 def saved_steps(p: Plan) -> list[int]:
-    steps = list(range(p.save_every, p.rollout_steps + 1, p.save_every))
-    return steps if steps and steps[-1] == p.rollout_steps else steps + [p.rollout_steps]
+    return p.export_steps()
 
 
 def finalise(params: Params, model: str, condition: str, seed: int, log_history: list[dict], p: Plan,
