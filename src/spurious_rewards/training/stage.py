@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from spurious_rewards import cliargs, paths, provenance
+from spurious_rewards import cliargs, paths, prompts, provenance
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.training import checkpoints, launch
 from spurious_rewards.training.grpo_config import Plan, grpo_kwargs, plan
@@ -89,6 +89,7 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
         "advantage": {"group": train["scale_rewards"],
                       "whitening": train.get("advantage_whitening", "none")},
         "reward": {"name": cond["reward"], "grader": params.raw["grader"], "seed": seed,
+                   "answer_region": prompts.answer_region(params.model(model)),
                    "options": cond.get("reward_options") or {}},
         "dataset": str(paths.training_set(r, model, cond["labels"])),
         "base_model": str(paths.base_model(r, model)),
@@ -155,13 +156,14 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     kwargs = grpo_kwargs(params, model, condition, seed, output_dir=checkpoints.trl_dir(state),
                          device=device, revision=revision)
     template = spec.get("prompt_template", "chat")
-    if template == "r1" and not kwargs["use_vllm"]:
+    if prompts.is_r1(template) and not kwargs["use_vllm"]:
         log.warning("R1 template without vLLM: the stop string </answer> is not applied to rollouts")
     tokenizer = load_tokenizer(base, trust_remote_code=bool(spec.get("trust_remote_code", False)))
     rows = dataset.load_rows(paths.training_set(r, model, cond["labels"]), template, spec.get("system_prompt"),
                              tokenizer, train["max_prompt_length"])
     train_set = dataset.ordered_dataset(rows, train["prompts_per_step"], train["steps"], seed)
     reward = with_code_frequency(build_reward(cond["reward"], grader=params.raw["grader"], seed=seed,
+                                              answer_region=prompts.answer_region(spec),
                                               **(cond.get("reward_options") or {})))
     # TensorBoard and W&B write into the state dir: it survives reruns, the declared outputs do not.
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(checkpoints.tensorboard_dir(state))
