@@ -136,9 +136,10 @@ def test_non_finite_loss_stops_before_the_update(tmp_path):
     assert not paths.train_metrics(params.results_dir, MODEL, COND, SEED).exists()
 
 
-def test_whitening_and_final_window_in_a_real_run(tmp_path, monkeypatch):
+def test_paper_options_in_a_real_run(tmp_path, monkeypatch):
     # save_every 3 of 3 steps would export step 3 only; the final window of 2 adds step 2. The paper's
     # token whitening runs on every rollout: the advantages TRL trains on have token mean 0, std 1.
+    # reward_text with_special_tokens decodes TRL's completion_ids (the run fails if TRL stops passing them).
     from spurious_rewards.training import advantage
 
     seen = []
@@ -150,7 +151,8 @@ def test_whitening_and_final_window_in_a_real_run(tmp_path, monkeypatch):
         return out
 
     monkeypatch.setattr(advantage, "token_whiten", spy)
-    params = _setup(tmp_path, save_every=3, save_final_window=2, advantage_whitening="token")
+    params = _setup(tmp_path, save_every=3, save_final_window=2, advantage_whitening="token",
+                    reward_text="with_special_tokens")
     summary = stage.run(params, MODEL, COND, SEED)
     assert summary["steps"] == [2, 3]
     ckpt_dir = paths.checkpoints_dir(params.results_dir, MODEL, COND, SEED)

@@ -90,6 +90,7 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
                       "whitening": train.get("advantage_whitening", "none")},
         "reward": {"name": cond["reward"], "grader": params.raw["grader"], "seed": seed,
                    "answer_region": prompts.answer_region(params.model(model)),
+                   "text": train.get("reward_text", "plain"),
                    "options": cond.get("reward_options") or {}},
         "dataset": str(paths.training_set(r, model, cond["labels"])),
         "base_model": str(paths.base_model(r, model)),
@@ -141,6 +142,7 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     from spurious_rewards.rewards import build_reward
     from spurious_rewards.training import dataset
     from spurious_rewards.training.advantage import trainer_class
+    from spurious_rewards.training.decoding import reward_text
     from spurious_rewards.training.callbacks import CheckpointBookkeeping, NonFiniteGuard, Preemption
     from spurious_rewards.training.grpo_config import make_config
     from spurious_rewards.training.metrics import with_code_frequency
@@ -162,9 +164,10 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     rows = dataset.load_rows(paths.training_set(r, model, cond["labels"]), template, spec.get("system_prompt"),
                              tokenizer, train["max_prompt_length"])
     train_set = dataset.ordered_dataset(rows, train["prompts_per_step"], train["steps"], seed)
-    reward = with_code_frequency(build_reward(cond["reward"], grader=params.raw["grader"], seed=seed,
-                                              answer_region=prompts.answer_region(spec),
-                                              **(cond.get("reward_options") or {})))
+    reward = with_code_frequency(reward_text(
+        build_reward(cond["reward"], grader=params.raw["grader"], seed=seed,
+                     answer_region=prompts.answer_region(spec), **(cond.get("reward_options") or {})),
+        train.get("reward_text", "plain"), tokenizer))
     # TensorBoard and W&B write into the state dir: it survives reruns, the declared outputs do not.
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(checkpoints.tensorboard_dir(state))
     os.environ.setdefault("WANDB_DIR", str(state))
