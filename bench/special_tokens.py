@@ -42,8 +42,8 @@ def sample(folder: Path, rows: list[dict], n_gen: int, max_new: int, seed: int):
         enc = tok(batch, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
         with torch.no_grad():
             out = model.generate(**enc, do_sample=True, temperature=1.0, top_p=1.0, top_k=0,
-                                 max_new_tokens=max_new, num_return_sequences=n_gen, pad_token_id=tok.pad_token_id,
-                                 eos_token_id=eos)
+                                 max_new_tokens=max_new, num_return_sequences=n_gen,
+                                 pad_token_id=tok.pad_token_id, eos_token_id=eos)
         gen = out[:, enc["input_ids"].shape[1]:].tolist()
         for j, ids in enumerate(gen):
             if eos in ids:
@@ -59,8 +59,8 @@ def score_both(label: str, plain: list[str], special: list[str], answers: list[s
 
     n_eos = sum(a != b for a, b in zip(plain, special))
     examples = []
-    for name, grader in (("ground_truth", "paper"), ("ground_truth", "math_verify"), ("format_boxed", "paper"),
-                         ("mention_python", "paper"), ("no_repetition", "paper")):
+    for name, grader in (("ground_truth", "paper"), ("ground_truth", "math_verify"),
+                         ("format_boxed", "paper"), ("mention_python", "paper"), ("no_repetition", "paper")):
         f = build_reward(name, grader=grader)
         a = f([""] * len(plain), plain, answer=answers)
         b = f([""] * len(special), special, answer=answers)

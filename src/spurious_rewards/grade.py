@@ -86,7 +86,8 @@ def check_complete(frame, params: Params, path, base: bool) -> None:
                         f"benchmark {name!r}, variant {variant!r} (first: problem {pid!r}, sample {k})")
 
 
-def grade_frame(frame, graders: list[str], workers: int | None, timeout_s: float, answer_region: str = "full"):
+def grade_frame(frame, graders: list[str], workers: int | None, timeout_s: float,
+                answer_region: str = "full"):
     """Long table: one row per completion and grader.
 
     Correctness and the extracted answer come from the model's answer region (prompts.answer_text: the

@@ -3,10 +3,10 @@
 The paper feeds the bare problem as the only user turn, with no added instruction; the chat template
 inserts the model's own default system prompt where it has one (Qwen2.5-Math: "Please reason step by
 step, and put your final answer within \\boxed{}."). Base models without a chat template (base Llama in
-the paper) use the R1-Zero template and stop at "</answer>"; their rewards and grades then look only at
-the text after the last "<answer>" (`answer_region`, the paper's `_r1_style`). Training and evaluation both call
-`render`, so step 0 and every checkpoint see byte-identical prompts; `template_hash` goes into the
-provenance of every number.
+the paper) use the R1-Zero template and stop at "</answer>"; their rewards and grades then look only
+at the text after the last "<answer>" (`answer_region`, the paper's `_r1_style`). Training and
+evaluation both call `render`, so step 0 and every checkpoint see byte-identical prompts;
+`template_hash` goes into the provenance of every number.
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ def test_default_and_paper_presets_are_valid(repo):
     assert paper.train("qwen2_5-math-7b", "random")["clip"] is True
     # the clipping ablations ran 650 steps in the paper (App. B.2), the clipped reference too
     steps = {c: paper.train("qwen2_5-math-7b", c)["steps"] for c in paper.raw["conditions"]}
-    assert {c for c, n in steps.items() if n == 650} == {"random_no_clip", "random_650", "random_minibatch_1024",
-                                                          "random_rollout_8"}
+    assert {c for c, n in steps.items() if n == 650} == {"random_no_clip", "random_650",
+                                                          "random_minibatch_1024", "random_rollout_8"}
     assert steps["random"] == steps["ground_truth"] == 300
 
 

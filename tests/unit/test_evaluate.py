@@ -166,4 +166,5 @@ def test_grade_frame_grades_the_answer_region_and_detects_code_on_the_whole_text
     for region, expected in (("full", [False, False]), ("after_answer_tag", [True, False])):
         out, _ = grade.grade_frame(frame, ["paper"], workers=0, timeout_s=5.0, answer_region=region)
         assert out["correct"].tolist() == expected, region
-        assert out["has_python"].tolist() == [True, False] and out["n_chars"].tolist() == [len(t) for t in texts]
+        assert out["has_python"].tolist() == [True, False]
+        assert out["n_chars"].tolist() == [len(t) for t in texts]

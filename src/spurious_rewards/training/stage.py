@@ -174,8 +174,8 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     guard = NonFiniteGuard(p)
     cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), *callbacks]
     trainer_cls = trainer_class(train.get("advantage_whitening", "none"))
-    trainer = trainer_cls(model=path, reward_funcs=[reward], args=make_config(kwargs), train_dataset=train_set,
-                          processing_class=tokenizer, callbacks=cbs)
+    trainer = trainer_cls(model=path, reward_funcs=[reward], args=make_config(kwargs),
+                          train_dataset=train_set, processing_class=tokenizer, callbacks=cbs)
     return trainer, p, kwargs, state
 
 
