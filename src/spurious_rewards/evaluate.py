@@ -16,7 +16,7 @@ that hash matches, so a settings change regenerates instead of silently reusing 
 Departures from the paper: the paper used vLLM with 4 (or 2) prompt shards; greedy outputs depend on
 the backend, batch layout and GPU, so ours are reproducible for the recorded backend/batch/device, not
 bit-identical to the paper's. The paper's curves come from in-training evaluation every step; we
-evaluate the saved checkpoints (every train.save_every steps).
+evaluate the saved checkpoints (every train.save_every steps, plus each step of train.save_final_window).
 """
 
 from __future__ import annotations

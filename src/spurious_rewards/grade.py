@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 
-from spurious_rewards import cliargs, io, paths, provenance
+from spurious_rewards import cliargs, io, paths, prompts, provenance
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.evaluate import BASE_CONDITION, DEFAULT, FORCED, load_benchmark
 
@@ -86,22 +86,29 @@ def check_complete(frame, params: Params, path, base: bool) -> None:
                         f"benchmark {name!r}, variant {variant!r} (first: problem {pid!r}, sample {k})")
 
 
-def grade_frame(frame, graders: list[str], workers: int | None, timeout_s: float):
-    """Long table: one row per completion and grader."""
+def grade_frame(frame, graders: list[str], workers: int | None, timeout_s: float,
+                answer_region: str = "full"):
+    """Long table: one row per completion and grader.
+
+    Correctness and the extracted answer come from the model's answer region (prompts.answer_text: the
+    text after the last "<answer>" for R1-template models, as the paper's in-training `math_r1_style`
+    evaluation); the code detectors and lengths look at the whole completion, as the paper's do.
+    """
     import pandas as pd
 
     from spurious_rewards.grading import get_grader
     from spurious_rewards.grading import pool as grading_pool
 
-    texts = frame["completion"].fillna("").astype(str).tolist()
+    full_texts = frame["completion"].fillna("").astype(str).tolist()
+    texts = [prompts.answer_text(t, answer_region) for t in full_texts]
     golds = frame["answer"].astype(str).tolist()
     # Greedy checkpoints repeat many answers; grade each distinct (completion, gold) pair once.
     unique = list(dict.fromkeys(zip(texts, golds)))
     base = frame[KEYS].copy()
-    base["has_python"] = [has_python(t) for t in texts]
-    base["has_code_block"] = [has_code_block(t) for t in texts]
+    base["has_python"] = [has_python(t) for t in full_texts]
+    base["has_code_block"] = [has_code_block(t) for t in full_texts]
     base["n_tokens"] = frame["n_tokens"].astype("int64").to_numpy()
-    base["n_chars"] = [len(t) for t in texts]
+    base["n_chars"] = [len(t) for t in full_texts]
     base["finish_reason"] = frame["finish_reason"].astype(str).to_numpy()
     parts, versions = [], {}
     for name in graders:
@@ -138,12 +145,15 @@ def main(args) -> int:
         raise io.DataError(f"{source}: a base completions file must hold condition 'base' only")
     graders = list(params.section("analysis").get("graders") or [params.raw["grader"]])
     workers = int(params.section("resources")["grade"].get("cpus", 1))
-    grades, versions = grade_frame(frame, graders, workers=workers, timeout_s=DEFAULT_TIMEOUT_S)
+    region = prompts.answer_region(params.model(args.model))
+    grades, versions = grade_frame(frame, graders, workers=workers, timeout_s=DEFAULT_TIMEOUT_S,
+                                   answer_region=region)
     output = paths.grades(r, args.model, run)
     rec = provenance.record(params, "grade", sections=("analysis",), model=args.model, run=run,
                             completions={"file": str(source), "sha256": provenance.file_hash(source)},
                             graders=[{"name": g, "version": versions[g]} for g in graders],
                             timeout_s=DEFAULT_TIMEOUT_S, workers=workers, rows=len(grades),
+                            answer_region=region,
                             detectors={"has_python": "case-insensitive substring 'python' (paper)",
                                        "has_code_block": _CODE_BLOCK.pattern})
     provenance.write(output, rec)

@@ -35,6 +35,7 @@ import numpy as np
 
 from .grading import DEFAULT_GRADER, GRADERS, get_grader
 from .grading.paper_grader import last_boxed_content, normalize
+from .prompts import ANSWER_REGIONS, answer_text
 
 RewardFn = Callable[..., list[float]]
 COMPOUND_SUFFIX = "_without_python"
@@ -141,7 +142,12 @@ def format_boxed(texts: list[str], kwargs: dict, options: dict, name: str) -> li
     >>> f = build_reward("format_boxed")
     >>> f(["q"] * 3, [r"\\boxed{x}", r"\\boxed{5} then \\boxed{ }", "no box"])
     [1.0, 0.0, 0.0]
+
+    Under ``answer_region="after_answer_tag"`` (R1-template models) the paper's
+    ``box_only_format_r1_style`` pays for any non-empty answer region, boxed or not.
     """
+    if options.get("answer_region") == "after_answer_tag":
+        return [1.0 if t else 0.0 for t in texts]
     out = []
     for text in texts:
         content = last_boxed_content(text)
@@ -323,7 +329,12 @@ def _check_options(spec: RewardSpec, name: str, options: dict) -> dict:
     return resolved
 
 
-def build_reward(name: str, *, grader: str = DEFAULT_GRADER, seed: int = 0,
+# Rewards that read the answer: under an answer region they see only that part of the completion
+# (the paper's `_r1_style`); the Python, repetition and random rewards see the whole text, as there.
+_REGION_IMPLS = (label_reward, format_boxed)
+
+
+def build_reward(name: str, *, grader: str = DEFAULT_GRADER, seed: int = 0, answer_region: str = "full",
                  **options: Any) -> RewardFn:
     """A TRL-compatible reward callable named ``name``.
 
@@ -331,8 +342,10 @@ def build_reward(name: str, *, grader: str = DEFAULT_GRADER, seed: int = 0,
     on TRL's main thread, with math-verify's own signal timeouts; >=1: grade
     in that many worker processes via :mod:`.grading.pool`, each answer
     bounded by ``timeout_s``) and ``label_column`` (default "answer");
-    ``random`` accepts ``gamma``.  Pure: same inputs, seed and step give the
-    same output.
+    ``random`` accepts ``gamma``.  ``answer_region`` (prompts.answer_text):
+    "after_answer_tag" grades only the text after the last ``<answer>`` in the
+    label and format rewards.  Pure: same inputs, seed and step give the same
+    output.
 
     >>> f = build_reward("format_boxed_without_python")
     >>> f.__name__, f(["q"] * 2, [r"\\boxed{1}", r"python: \\boxed{1}"])
@@ -344,15 +357,19 @@ def build_reward(name: str, *, grader: str = DEFAULT_GRADER, seed: int = 0,
         raise ValueError(f"seed must be an integer, got {seed!r}")
     spec = _base_spec(name)
     _, depth = _split_name(name)
+    if answer_region not in ANSWER_REGIONS:
+        raise ValueError(f"unknown answer_region {answer_region!r}; valid: {', '.join(ANSWER_REGIONS)}")
     resolved = _check_options(spec, name, options)
-    resolved.update(grader=grader, seed=seed)
+    resolved.update(grader=grader, seed=seed, answer_region=answer_region)
+    cropped = answer_region != "full" and spec.impl in _REGION_IMPLS
 
     def reward(prompts: Sequence[Any], completions: Sequence[Any],
                completion_ids: Sequence[Any] | None = None, **kwargs: Any) -> list[float]:
         texts = _texts(completions)
         if prompts is not None and len(prompts) != len(texts):
             raise ValueError(f"{len(prompts)} prompts but {len(texts)} completions")
-        values = spec.impl(texts, {**kwargs, "_prompts": list(prompts or [])}, resolved, name)
+        graded = [answer_text(t, answer_region) for t in texts] if cropped else texts
+        values = spec.impl(graded, {**kwargs, "_prompts": list(prompts or [])}, resolved, name)
         if depth:
             values = [1.0 if v > 0 and "python" not in t.lower() else 0.0
                       for v, t in zip(values, texts)]

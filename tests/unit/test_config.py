@@ -27,9 +27,14 @@ def test_default_and_paper_presets_are_valid(repo):
     assert default.models == ["toy"]
     assert len(default.runs()) == 7
     paper = load_params(repo / "presets" / "paper.yaml")
-    assert len(paper.models) == 10 and len(paper.conditions) == 9 and len(paper.seeds) == 3
+    assert len(paper.models) == 10 and len(paper.conditions) == 10 and len(paper.seeds) == 3
     assert paper.train("qwen2_5-math-7b", "random_no_clip")["clip"] is False
     assert paper.train("qwen2_5-math-7b", "random")["clip"] is True
+    # the clipping ablations ran 650 steps in the paper (App. B.2), the clipped reference too
+    steps = {c: paper.train("qwen2_5-math-7b", c)["steps"] for c in paper.raw["conditions"]}
+    assert {c for c, n in steps.items() if n == 650} == {"random_no_clip", "random_650",
+                                                          "random_minibatch_1024", "random_rollout_8"}
+    assert steps["random"] == steps["ground_truth"] == 300
 
 
 def test_unknown_key_is_named(tmp_path, raw):

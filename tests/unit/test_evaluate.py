@@ -153,3 +153,18 @@ def test_grade_checks_completeness_and_grades_every_grader(tree):
     comps.iloc[1:].to_parquet(paths.completions(results, "toy", "base"), index=False)
     with pytest.raises(DataError, match="incomplete: 1 completion.*arith"):
         grade.main(args)
+
+
+def test_grade_frame_grades_the_answer_region_and_detects_code_on_the_whole_text():
+    from spurious_rewards import grade
+
+    texts = [r"<think> in python: \boxed{8} </think> <answer> 7 </answer>", r"<answer> 8 </answer>"]
+    frame = pd.DataFrame({"model": "m", "condition": "c", "seed": 1, "step": 0, "benchmark": "b",
+                          "variant": "default", "problem_id": ["0", "1"], "sample_index": 0,
+                          "completion": texts, "answer": ["7", "7"], "n_tokens": [9, 5],
+                          "finish_reason": "stop"})
+    for region, expected in (("full", [False, False]), ("after_answer_tag", [True, False])):
+        out, _ = grade.grade_frame(frame, ["paper"], workers=0, timeout_s=5.0, answer_region=region)
+        assert out["correct"].tolist() == expected, region
+        assert out["has_python"].tolist() == [True, False]
+        assert out["n_chars"].tolist() == [len(t) for t in texts]

@@ -70,3 +70,28 @@ def test_seed_spread_and_smoothing():
     steps, values = [0, 5, 10, 15, 20], [0.1, 0.2, 0.3, 0.4, 0.6]
     assert metrics.smoothed_final(steps, values, 1) == pytest.approx(0.6)
     assert metrics.smoothed_final(steps, values, 10) == pytest.approx(0.5)  # steps 15 and 20
+
+
+def test_paper_schedule_smooths_the_final_value_over_ten_per_step_evaluations(repo):
+    # The paper preset's checkpoints (save_every 10 + save_final_window 10) and its 10-step window:
+    # the final value must average the 10 evaluations of steps 291-300, not step 300 alone.
+    import pandas as pd
+
+    from spurious_rewards.analysis.stage import summary_table
+    from spurious_rewards.config import load_params
+    from spurious_rewards.training.grpo_config import plan
+
+    paper = load_params(repo / "presets" / "paper.yaml")
+    steps = plan(paper.train("qwen2_5-math-7b", "random")).export_steps()
+    window = int(paper.section("analysis")["smoothing_window"])
+    assert steps[-11:] == [290, *range(291, 301)] and steps[:3] == [10, 20, 30]
+    assert [s for s in steps if s > 300 - window] == list(range(291, 301))
+    # 10 problems; at step s the first (s mod 10) are correct: accuracy 0.1 ... 0.9, 0 over 291-300
+    rows = [{"model": "m", "condition": "random", "benchmark": "b", "grader": "paper", "seed": 42, "step": s,
+             "variant": "default", "problem_id": str(p), "correct": p < s % 10, "has_python": False}
+            for s in [0, *steps] for p in range(10)]
+    table = summary_table(pd.DataFrame(rows), window, 50, 0.95)
+    acc = table[table["metric"] == "accuracy"].iloc[0]
+    assert acc["final_step"] == 300 and acc["step0_value"] == 0.0
+    assert acc["final_value"] == pytest.approx(0.45)  # mean of 0.1..0.9 and 0.0; step 300 alone is 0.0
+    assert metrics.smoothed_final(steps, [s % 10 / 10 for s in steps], window) == pytest.approx(0.45)

@@ -383,3 +383,65 @@ def test_rewards_are_pure():
         state = SimpleNamespace(global_step=3)
         first = reward(["p"] * 3, texts, trainer_state=state, **kwargs)
         assert reward(["p"] * 3, texts, trainer_state=state, **kwargs) == first
+
+
+# --------------------------------------------------------------------------
+# R1-template models: the answer region (the paper's `_r1_style`)
+# --------------------------------------------------------------------------
+
+R1_DONE = r"<think> 3+4 is \boxed{8}? no, 7 </think> <answer> 7 </answer>"
+
+
+@pytest.mark.parametrize("grader", ["math_verify", "paper"])
+def test_r1_region_grades_only_the_text_after_the_last_answer_tag(grader):
+    full = build_reward("ground_truth", grader=grader)
+    r1 = build_reward("ground_truth", grader=grader, answer_region="after_answer_tag")
+    texts = [R1_DONE,
+             r"<answer> 5 </answer> wait <answer> 7 </answer>",  # the LAST tag counts
+             r"<think> \boxed{7} </think> <answer> 8 </answer>",  # a boxed 7 in the thinking is ignored
+             "I think it is 7"]                                     # no tag: the whole text, as the paper
+    # whole text: the boxed 8 in the reasoning wins, the second one's last number is 7, the third's box 7
+    assert full(["q"] * 4, texts, answer=["7"] * 4) == [0.0, 1.0, 1.0, 1.0]
+    assert r1(["q"] * 4, texts, answer=["7"] * 4) == [1.0, 1.0, 0.0, 1.0]
+
+
+def test_r1_region_format_reward_pays_any_non_empty_answer_region():
+    # the paper's box_only_format_r1_style returns the tail text itself: no \boxed needed
+    fmt = build_reward("format_boxed", answer_region="after_answer_tag")
+    texts = [R1_DONE, "<think> x </think> <answer></answer>", "", r"<answer> \boxed{5} </answer>"]
+    assert fmt(["q"] * 4, texts) == [1.0, 0.0, 0.0, 1.0]
+    # over the whole text the last box of R1_DONE is "8", non-empty too; the empty answers stay 0
+    assert build_reward("format_boxed")(["q"] * 4, texts) == [1.0, 0.0, 0.0, 1.0]
+    assert fmt(["q"], ["<think> no box, no tags"]) == [1.0]  # the paper: the whole text is the tail
+
+
+def test_r1_region_leaves_python_and_repetition_on_the_whole_text():
+    text = "<think> let me use python </think> <answer> 7 </answer>"
+    assert build_reward("mention_python", answer_region="after_answer_tag")(["q"], [text]) == [1.0]
+    gt = build_reward("ground_truth_without_python", answer_region="after_answer_tag")
+    assert gt(["q"], [text], answer=["7"]) == [0.0]  # python in the thinking still counts, as the paper's
+    with pytest.raises(ValueError, match="answer_region"):
+        build_reward("ground_truth", answer_region="r1")
+
+
+def test_answer_text_follows_the_paper_crop_quirk():
+    from spurious_rewards.prompts import answer_text
+
+    # rstrip("</answer>") removes trailing characters of that set, not the suffix
+    assert answer_text("<answer> 12 inches</answer>", "after_answer_tag") == " 12 inch"
+    assert answer_text("<answer> 7 </answer>", "after_answer_tag") == " 7 "
+    assert answer_text("a <answer> b <answer> c", "after_answer_tag") == " c"
+
+
+def test_r1_prompt_text_is_the_papers_evaluation_template():
+    from spurious_rewards import prompts
+
+    text = prompts.render(None, "What is 3+4?", "r1")
+    assert text.startswith("A conversation between User and Assistant. The user asks a question")
+    assert text.endswith("<answer> answer here </answer>.\n\n<|user|>\nWhat is 3+4?\n<|assistant|>\n<think>")
+    literal = prompts.render(None, "What is 3+4?", "r1_literal")
+    assert literal.endswith("</answer>.\\n\\n<|user|>\\nWhat is 3+4?\\n<|assistant|>\\n<think>")
+    assert "\n" not in literal and prompts.stop_strings("r1_literal") == ["</answer>"]
+    assert prompts.answer_region({"prompt_template": "r1"}) == "after_answer_tag"
+    assert prompts.answer_region({"prompt_template": "r1", "answer_region": "full"}) == "full"
+    assert prompts.answer_region({"prompt_template": "chat"}) == "full"

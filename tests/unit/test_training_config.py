@@ -128,6 +128,9 @@ def test_dry_run_prints_one_json_object_for_the_paper_recipe(paper):
     assert doc["world_size"] == 8 and doc["grpo_config"]["bf16"] is True and doc["grpo_config"]["use_vllm"]
     assert doc["grpo_config"] == grpo_kwargs(paper, paper.models[0], "random", 42,
                                              output_dir=doc["grpo_config"]["output_dir"], device="cuda")
+    # the paper's second, token-weighted whitening and the per-step checkpoints of the final window
+    assert doc["advantage"] == {"group": "group", "whitening": "token"}
+    assert doc["checkpoint_steps"][-11:] == [290, *range(291, 301)]
     launch_cmd = doc["accelerate_launch"]
     assert launch_cmd[launch_cmd.index("--num_processes") + 1] == "8"
     assert "+ python -m spurious_rewards train" in out.stderr
@@ -197,3 +200,24 @@ def test_metrics_rows_and_code_frequency():
     wrapped = metrics.with_code_frequency(lambda prompts, completions, **kw: [1.0] * len(completions))
     assert wrapped(["p", "p"], ["python", "no"], log_metric=logged.__setitem__) == [1.0, 1.0]
     assert logged == {metrics.CODE_FREQUENCY: 0.5}
+
+
+def test_default_keeps_trl_advantage_and_the_plain_checkpoint_schedule():
+    out = _cli("train", "--dry-run", "--params", "params.yaml", "--model", "toy", "--condition", "random",
+               "--seed", "1")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["advantage"] == {"group": "group", "whitening": "none"}
+    assert doc["checkpoint_steps"] == [5, 10, 15, 20, 25, 30]
+
+
+def test_final_window_checkpoint_schedule():
+    train = {"steps": 25, "save_every": 10, "prompts_per_step": 4, "generations_per_prompt": 4,
+             "optimizer_batch": 8, "world_size": 1}
+    assert plan(train).export_steps() == [10, 20, 25]
+    p = plan({**train, "save_final_window": 4})
+    assert p.export_steps() == [10, 20, 22, 23, 24, 25]
+    assert [s for s in range(1, 26) if p.in_final_window(s)] == [22, 23, 24, 25]
+    assert plan({**train, "save_final_window": 25}).export_steps() == list(range(1, 26))
+    with pytest.raises(ParamsError, match="save_final_window"):
+        plan({**train, "save_final_window": 26})

@@ -136,3 +136,36 @@ def test_non_finite_loss_stops_before_the_update(tmp_path):
         stage.run(params, MODEL, COND, SEED)
     assert checkpoints.checkpoints(state) == []
     assert not paths.train_metrics(params.results_dir, MODEL, COND, SEED).exists()
+
+
+def test_paper_options_in_a_real_run(tmp_path, monkeypatch):
+    # save_every 3 of 3 steps would export step 3 only; the final window of 2 adds step 2. The paper's
+    # token whitening runs on every rollout: the advantages TRL trains on have token mean 0, std 1.
+    # reward_text with_special_tokens decodes TRL's completion_ids (the run fails if TRL stops passing them).
+    from spurious_rewards.training import advantage
+
+    seen = []
+    original = advantage.token_whiten
+
+    def spy(adv, lengths, reduce_sum=advantage._identity):
+        out = original(adv, lengths, reduce_sum)
+        seen.append((adv.clone(), lengths.clone(), out[0].clone()))
+        return out
+
+    monkeypatch.setattr(advantage, "token_whiten", spy)
+    params = _setup(tmp_path, save_every=3, save_final_window=2, advantage_whitening="token",
+                    reward_text="with_special_tokens")
+    summary = stage.run(params, MODEL, COND, SEED)
+    assert summary["steps"] == [2, 3]
+    ckpt_dir = paths.checkpoints_dir(params.results_dir, MODEL, COND, SEED)
+    assert sorted(p.name for p in ckpt_dir.iterdir() if p.is_dir()) == ["step000002", "step000003"]
+    assert len(seen) == 3  # one whitening per rollout step (16 responses each)
+    for adv, lengths, out in seen:
+        assert adv.shape == (16,) and int(lengths.min()) >= 1
+        w = lengths.double()
+        if float(adv.abs().max()) > 0:
+            assert float((out.double() * w).sum() / w.sum()) == pytest.approx(0.0, abs=1e-6)
+            assert float(((out.double() ** 2) * w).sum() / w.sum()) == pytest.approx(1.0, rel=1e-5)
+    metrics = pd.read_csv(paths.train_metrics(params.results_dir, MODEL, COND, SEED))
+    logged = metrics.filter(like="whitening")
+    assert logged.shape[1] == 2 and logged.notna().any().all(), list(metrics.columns)

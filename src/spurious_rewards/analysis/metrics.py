@@ -79,8 +79,10 @@ def bootstrap_ci(values, *, n_boot: int = 1000, confidence: float = 0.95,
 def smoothed_final(steps, values, window: int) -> float:
     """Mean of the values whose step lies in (last - window, last]; window 1 = the last value.
 
-    The paper reports the smoothed value at the final step (10-step window, App. A.5) and step 0
-    unsmoothed; our checkpoints are every save_every steps, so the window holds fewer points.
+    The paper reports the smoothed value at the final step (10-step window, App. A.5) over per-step
+    evaluations, and step 0 unsmoothed. Our checkpoints are every save_every steps, so the window holds
+    one point unless train.save_final_window adds a checkpoint at every step of the window (the paper
+    preset: 10 points, steps 291-300 of 300).
     """
     steps = np.asarray(steps, dtype=float)
     values = np.asarray(values, dtype=float)

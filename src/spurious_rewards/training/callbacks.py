@@ -57,11 +57,21 @@ class NonFiniteGuard(TrainerCallback):
 
 
 class CheckpointBookkeeping(TrainerCallback):
-    """After each TRL save: mark it complete, export the model at save_every rollout steps, prune."""
+    """After each TRL save: mark it complete, export the model at the plan's export steps, prune.
+
+    TRL saves every save_steps updates; inside the final window (save_final_window) this callback also
+    asks for a save at every rollout boundary, so each of those steps gets an exported model.
+    """
 
     def __init__(self, plan: Plan, state_dir: Path):
         self.plan = plan
         self.state_dir = Path(state_dir)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        step = state.global_step
+        if self.plan.is_rollout_boundary(step) and self.plan.in_final_window(self.plan.rollout_step(step)):
+            control.should_save = True
+        return control
 
     def on_save(self, args, state, control, **kwargs):
         import torch.distributed as dist
@@ -75,7 +85,7 @@ class CheckpointBookkeeping(TrainerCallback):
         boundary = self.plan.is_rollout_boundary(state.global_step)
         checkpoints.mark_complete(ckpt, global_step=state.global_step, rollout_step=rollout,
                                   rollout_boundary=boundary)
-        if boundary and (rollout % self.plan.save_every == 0 or rollout == self.plan.rollout_steps):
+        if boundary and rollout in self.plan.export_steps():
             checkpoints.export(ckpt, self.state_dir, rollout, state.global_step)
             log.info("checkpoint: rollout step %d (update %d) exported", rollout, state.global_step)
         checkpoints.prune(self.state_dir, keep=ckpt)

@@ -10,6 +10,9 @@ micro = per_device_train_batch_size:
     steps_per_generation = U * gradient_accumulation_steps     (=> generation batch = the rollout batch)
     max_steps            = steps * U          save_steps = save_every * U
 
+plus, with `save_final_window: N`, a save at every rollout step of the last N (callbacks.py asks TRL for
+them), so that the paper's 10-step smoothing of the final value averages N per-step evaluations.
+
 Keeping the generation batch larger than the optimizer batch is what makes pi_old != pi_theta from the
 second update of a rollout on, i.e. what lets the PPO clip act at all (paper App. B.2).
 
@@ -22,7 +25,9 @@ How TRL's GRPO differs from the paper's OpenRLHF GRPO, and the closest setting c
 * Advantage. Both compute (r - mean_g) / (std_g + eps) with the unbiased group std (TRL's nanstd uses
   the n-1 correction); eps is 1e-4 in TRL vs 1e-9. OpenRLHF then whitens advantages again over the whole
   rollout batch (token-weighted); TRL has no equivalent (scale_rewards: batch replaces the group std by
-  the batch std, it does not re-whiten), so that second whitening is NOT reproduced.
+  the batch std, it does not re-whiten). `advantage_whitening: token` reproduces that second whitening
+  through a GRPOTrainer subclass (training/advantage.py); it is not a GRPOConfig key, so the dry run
+  shows it under "advantage".
 * Clipping switch. `clip: false` sets epsilon = epsilon_high = 1e9, so clamp(rho, 1-eps, 1+eps) == rho
   and the loss is the unclipped surrogate -(pi_theta/pi_old) * A. TRL has no documented "no clip" flag;
   the released code's `--use_policy_loss_wo_old_log_probs` (-exp(log pi_theta) * A) has no TRL
@@ -70,6 +75,17 @@ class Plan:
     save_steps: int               # TRL: optimizer updates between checkpoints
     rollout_steps: int
     save_every: int
+    final_window: int = 0         # also export every rollout step of the last final_window steps
+
+    def export_steps(self) -> list[int]:
+        """Rollout steps whose model is exported: every save_every-th, the last, and the final window."""
+        steps = set(range(self.save_every, self.rollout_steps + 1, self.save_every))
+        steps.add(self.rollout_steps)
+        steps.update(range(max(self.rollout_steps - self.final_window + 1, 1), self.rollout_steps + 1))
+        return sorted(steps)
+
+    def in_final_window(self, rollout_step: int) -> bool:
+        return rollout_step > self.rollout_steps - self.final_window
 
     def rollout_step(self, global_step: int) -> int:
         """Rollout step that optimizer update `global_step` (1-based) belongs to."""
@@ -97,12 +113,15 @@ def plan(train: dict, where: str = "train") -> Plan:
     if train["save_every"] > train["steps"]:
         raise ParamsError(f"{where}.save_every: {train['save_every']} exceeds steps ({train['steps']}); "
                           "no checkpoint would be written")
+    window = int(train.get("save_final_window") or 0)
+    if window > train["steps"]:
+        raise ParamsError(f"{where}.save_final_window: {window} exceeds steps ({train['steps']})")
     updates = rollout // opt
     accum = opt // (micro * world)
     return Plan(rollout_batch=rollout, updates_per_rollout=updates, per_device_batch=micro,
                 grad_accum=accum, world_size=world, steps_per_generation=updates * accum,
                 max_steps=train["steps"] * updates, save_steps=train["save_every"] * updates,
-                rollout_steps=train["steps"], save_every=train["save_every"])
+                rollout_steps=train["steps"], save_every=train["save_every"], final_window=window)
 
 
 def generation_kwargs(template: str, use_vllm: bool) -> dict | None:

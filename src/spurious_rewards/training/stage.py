@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from spurious_rewards import cliargs, paths, provenance
+from spurious_rewards import cliargs, paths, prompts, provenance
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.training import checkpoints, launch
 from spurious_rewards.training.grpo_config import Plan, grpo_kwargs, plan
@@ -85,7 +85,12 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
         "device": device,
         "accelerate_launch": cmd,
         "plan": p.as_dict(),
+        "checkpoint_steps": p.export_steps(),
+        "advantage": {"group": train["scale_rewards"],
+                      "whitening": train.get("advantage_whitening", "none")},
         "reward": {"name": cond["reward"], "grader": params.raw["grader"], "seed": seed,
+                   "answer_region": prompts.answer_region(params.model(model)),
+                   "text": train.get("reward_text", "plain"),
                    "options": cond.get("reward_options") or {}},
         "dataset": str(paths.training_set(r, model, cond["labels"])),
         "base_model": str(paths.base_model(r, model)),
@@ -133,11 +138,11 @@ def _set_threads(params: Params, device: str) -> None:
 def build_trainer(params: Params, model: str, condition: str, seed: int, *, device: str,
                   callbacks: Sequence = ()):
     """(trainer, plan, kwargs, state_dir): the GRPOTrainer of one run, ready to train()."""
-    from trl import GRPOTrainer
-
     from spurious_rewards.model.loading import check_loadable, load_tokenizer, resolve
     from spurious_rewards.rewards import build_reward
     from spurious_rewards.training import dataset
+    from spurious_rewards.training.advantage import trainer_class
+    from spurious_rewards.training.decoding import reward_text
     from spurious_rewards.training.callbacks import CheckpointBookkeeping, NonFiniteGuard, Preemption
     from spurious_rewards.training.grpo_config import make_config
     from spurious_rewards.training.metrics import with_code_frequency
@@ -153,21 +158,24 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     kwargs = grpo_kwargs(params, model, condition, seed, output_dir=checkpoints.trl_dir(state),
                          device=device, revision=revision)
     template = spec.get("prompt_template", "chat")
-    if template == "r1" and not kwargs["use_vllm"]:
+    if prompts.is_r1(template) and not kwargs["use_vllm"]:
         log.warning("R1 template without vLLM: the stop string </answer> is not applied to rollouts")
     tokenizer = load_tokenizer(base, trust_remote_code=bool(spec.get("trust_remote_code", False)))
     rows = dataset.load_rows(paths.training_set(r, model, cond["labels"]), template, spec.get("system_prompt"),
                              tokenizer, train["max_prompt_length"])
     train_set = dataset.ordered_dataset(rows, train["prompts_per_step"], train["steps"], seed)
-    reward = with_code_frequency(build_reward(cond["reward"], grader=params.raw["grader"], seed=seed,
-                                              **(cond.get("reward_options") or {})))
+    reward = with_code_frequency(reward_text(
+        build_reward(cond["reward"], grader=params.raw["grader"], seed=seed,
+                     answer_region=prompts.answer_region(spec), **(cond.get("reward_options") or {})),
+        train.get("reward_text", "plain"), tokenizer))
     # TensorBoard and W&B write into the state dir: it survives reruns, the declared outputs do not.
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(checkpoints.tensorboard_dir(state))
     os.environ.setdefault("WANDB_DIR", str(state))
     guard = NonFiniteGuard(p)
     cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), *callbacks]
-    trainer = GRPOTrainer(model=path, reward_funcs=[reward], args=make_config(kwargs), train_dataset=train_set,
-                          processing_class=tokenizer, callbacks=cbs)
+    trainer_cls = trainer_class(train.get("advantage_whitening", "none"))
+    trainer = trainer_cls(model=path, reward_funcs=[reward], args=make_config(kwargs),
+                          train_dataset=train_set, processing_class=tokenizer, callbacks=cbs)
     return trainer, p, kwargs, state
 
 
@@ -206,8 +214,7 @@ def run(params: Params, model: str, condition: str, seed: int, *, device: str = 
 
 
 def saved_steps(p: Plan) -> list[int]:
-    steps = list(range(p.save_every, p.rollout_steps + 1, p.save_every))
-    return steps if steps and steps[-1] == p.rollout_steps else steps + [p.rollout_steps]
+    return p.export_steps()
 
 
 def finalise(params: Params, model: str, condition: str, seed: int, log_history: list[dict], p: Plan,
