@@ -100,8 +100,11 @@ def test_cpu_settings_and_real_grpo_config(tmp_path):
     assert kw["use_cpu"] is True and kw["bf16"] is False and kw["gradient_checkpointing"] is False
     assert kw["model_init_kwargs"] == {"dtype": "float32", "attn_implementation": "eager"}
     cfg = make_config(kw)  # the installed TRL accepts every key, and derives the same generation batch
-    assert cfg.generation_batch_size == 16 * 8 and cfg.steps_per_generation == 2
-    assert cfg.max_steps == 30 * 2 and cfg.save_steps == 10
+    train = params.train("toy", "ground_truth")
+    rollout = train["prompts_per_step"] * train["generations_per_prompt"]
+    updates = rollout // train["optimizer_batch"]
+    assert cfg.generation_batch_size == rollout and cfg.steps_per_generation == updates
+    assert cfg.max_steps == train["steps"] * updates and cfg.save_steps == train["save_every"] * updates
 
 
 def test_bad_batch_arithmetic_names_the_key():
