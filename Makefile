@@ -35,7 +35,7 @@ test: setup
 	$(PY) -m pytest
 
 test-fast: setup
-	$(PY) -m pytest -m "not e2e and not slurm"
+	$(PY) -m pytest -m "not e2e and not slurm and not pypi"
 
 bench: setup
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

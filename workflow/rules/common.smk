@@ -80,7 +80,7 @@ def stage_threads(name):
 
 
 def stage_env(name):
-    return "../../" + stages.stage(name).env
+    return "../../" + stages.stage(name).env_for(P)
 
 
 def stage_shell(name):
