@@ -20,6 +20,15 @@ LINE_FORMAT = ("{desc}: {n_fmt}/{total_fmt} {unit} ({percentage:.0f}%) elapsed {
                "{rate_fmt}")
 
 
+def quiet_library_bars(stream=None) -> None:
+    """In a log file, silence the libraries' own short tqdm bars (datasets' map, hub downloads, shard
+    writing): their carriage-return redraws bury the progress lines. A terminal keeps them."""
+    stream = stream if stream is not None else sys.stderr
+    if not bool(getattr(stream, "isatty", lambda: False)()):
+        for var in ("HF_DATASETS_DISABLE_PROGRESS_BARS", "HF_HUB_DISABLE_PROGRESS_BARS"):
+            os.environ.setdefault(var, "1")
+
+
 def interval() -> float:
     try:
         return max(0.0, float(os.environ.get("SPURIOUS_PROGRESS_INTERVAL", DEFAULT_INTERVAL_S)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 from types import SimpleNamespace
 
@@ -54,3 +55,17 @@ def test_trainer_callback_counts_rollout_steps_and_resumes(monkeypatch, capfd):
     quiet.on_train_begin(None, SimpleNamespace(global_step=0, is_world_process_zero=False), None)
     quiet.on_step_end(None, SimpleNamespace(global_step=1, is_world_process_zero=False), None)
     assert capfd.readouterr().err == ""
+
+
+def test_library_bars_are_quiet_in_a_log_only(monkeypatch):
+    for var in ("HF_DATASETS_DISABLE_PROGRESS_BARS", "HF_HUB_DISABLE_PROGRESS_BARS"):
+        monkeypatch.delenv(var, raising=False)
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    progress.quiet_library_bars(Tty())
+    assert "HF_DATASETS_DISABLE_PROGRESS_BARS" not in os.environ
+    progress.quiet_library_bars(io.StringIO())
+    assert os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] == os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
