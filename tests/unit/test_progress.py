@@ -59,7 +59,8 @@ def test_trainer_callback_counts_rollout_steps_and_resumes(monkeypatch, capfd):
 
 def test_library_bars_are_quiet_in_a_log_only(monkeypatch):
     for var in ("HF_DATASETS_DISABLE_PROGRESS_BARS", "HF_HUB_DISABLE_PROGRESS_BARS"):
-        monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv(var, "")  # so that monkeypatch restores the variable afterwards
+        monkeypatch.delenv(var)
 
     class Tty(io.StringIO):
         def isatty(self):
