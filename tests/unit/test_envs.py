@@ -8,7 +8,9 @@ project environment and this test checks what can be checked without solving:
     project, installed from the checkout);
   * the pins agree with requirements/lock-cpu.txt (the tested CPU set) and, for GPU-only packages that
     the CPU lock lacks (vllm, deepspeed), with pyproject's `gpu` extra;
-  * every rule of the workflow names a conda env, and that file exists.
+  * every rule of the workflow names a conda env, and that file exists, under the CPU default and under
+    a GPU parameter set (the GPU variants *-gpu.yaml); CPU envs hold no vLLM/DeepSpeed;
+  * (marked `pypi`, needs PyPI, minutes) each env's pip set resolves from wheels with pip's dry run.
 Users create the envs with `snakemake --software-deployment-method conda` (README).
 """
 
