@@ -43,8 +43,16 @@ class Stage:
     params: tuple[str, ...]
     args: tuple[str, ...]
     resources: str
+    # conda env of the rule; stages that can use a GPU name a second env (vLLM, CUDA) for GPU runs
     env: str
     code: tuple[str, ...] = field(default=())
+    gpu_env: str | None = None
+
+    def env_for(self, params: Params) -> str:
+        """The GPU env when the run is on CUDA (experiment.device) or the stage's resources ask for GPUs."""
+        gpu = (params.experiment["device"] == "cuda"
+               or bool(params.section("resources")[self.resources].get("gpus")))
+        return self.gpu_env if gpu and self.gpu_env else self.env
 
     def output_paths(self, params: Params, **wc) -> dict[str, str]:
         root = params.results_dir
@@ -164,6 +172,7 @@ STAGES: tuple[Stage, ...] = (
         args=("--model", "{model}"),
         resources="base",
         env="envs/train.yaml",
+        gpu_env="envs/train-gpu.yaml",
     ),
     Stage(
         name="labels",
@@ -180,6 +189,7 @@ STAGES: tuple[Stage, ...] = (
         args=("--model", "{model}"),
         resources="labels",
         env="envs/eval.yaml",
+        gpu_env="envs/eval-gpu.yaml",
     ),
     Stage(
         name="train",
@@ -197,6 +207,7 @@ STAGES: tuple[Stage, ...] = (
         args=("--model", "{model}", "--condition", "{condition}", "--seed", "{seed}"),
         resources="train",
         env="envs/train.yaml",
+        gpu_env="envs/train-gpu.yaml",
     ),
     Stage(
         name="evaluate_base",
@@ -211,6 +222,7 @@ STAGES: tuple[Stage, ...] = (
         args=("--model", "{model}", "--base"),
         resources="evaluate",
         env="envs/eval.yaml",
+        gpu_env="envs/eval-gpu.yaml",
     ),
     Stage(
         name="evaluate",
@@ -225,6 +237,7 @@ STAGES: tuple[Stage, ...] = (
         args=("--model", "{model}", "--condition", "{condition}", "--seed", "{seed}"),
         resources="evaluate",
         env="envs/eval.yaml",
+        gpu_env="envs/eval-gpu.yaml",
     ),
     Stage(
         name="grade_base",

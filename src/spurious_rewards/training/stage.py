@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from spurious_rewards import cliargs, paths, prompts, provenance
+from spurious_rewards import cliargs, paths, progress, prompts, provenance
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.training import checkpoints, launch
 from spurious_rewards.training.grpo_config import Plan, grpo_kwargs, plan
@@ -172,7 +172,9 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(checkpoints.tensorboard_dir(state))
     os.environ.setdefault("WANDB_DIR", str(state))
     guard = NonFiniteGuard(p)
-    cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), *callbacks]
+    shown = progress.trainer_callback(f"train {model}/{condition}/seed{seed}: rollout step", p.rollout_steps,
+                                      step_of=lambda update: update // p.updates_per_rollout)
+    cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), shown, *callbacks]
     trainer_cls = trainer_class(train.get("advantage_whitening", "none"))
     trainer = trainer_cls(model=path, reward_funcs=[reward], args=make_config(kwargs),
                           train_dataset=train_set, processing_class=tokenizer, callbacks=cbs)
