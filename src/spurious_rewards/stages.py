@@ -79,6 +79,10 @@ class Stage:
         """The package's source files this stage runs (its command module's import closure)."""
         return tuple(codegraph.reached_files(self.entry_module))
 
+    @cached_property
+    def code_hash(self) -> str:
+        return codegraph.files_hash(list(self.code_files))
+
     @property
     def code_deps(self) -> tuple[str, ...]:
         """code_files relative to the repository root, as DVC lists them."""
@@ -329,4 +333,4 @@ def fingerprint(params: Params, stage_: Stage, **wc) -> str:
     from spurious_rewards.config import canonical_hash
 
     return canonical_hash({"params": {key: _lookup(params.raw, key) for key in params_keys(stage_, **wc)},
-                           "code": codegraph.files_hash(list(stage_.code_files))})
+                           "code": stage_.code_hash})
