@@ -22,7 +22,7 @@ key it reads reruns the stage in either engine.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -54,7 +54,6 @@ class Stage:
     args: tuple[str, ...]
     resources: str
     env: str
-    code: tuple[str, ...] = field(default=())
 
     def output_paths(self, params: Params, **wc) -> dict[str, str]:
         root = params.results_dir
