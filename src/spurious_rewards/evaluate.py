@@ -29,6 +29,10 @@ from pathlib import Path
 from spurious_rewards import cliargs, io, paths, progress, prompts, provenance
 from spurious_rewards.config import Params, canonical_hash, load_params
 
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("evaluate", "data.benchmarks", "models.{model}", "conditions.{condition}", "experiment.device",
+          "experiment.torch_threads")
+
 log = logging.getLogger(__name__)
 
 COLUMNS = ["model", "condition", "seed", "step", "benchmark", "variant", "problem_id", "sample_index",

@@ -19,6 +19,9 @@ from spurious_rewards import cliargs, io, paths, progress, prompts, provenance
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.evaluate import BASE_CONDITION, DEFAULT, FORCED, load_benchmark
 
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("analysis.graders", "grader", "evaluate.forced_prefix", "data.benchmarks", "models.{model}")
+
 log = logging.getLogger(__name__)
 
 KEYS = ["model", "condition", "seed", "step", "benchmark", "variant", "problem_id", "sample_index"]

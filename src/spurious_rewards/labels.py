@@ -28,6 +28,10 @@ from spurious_rewards.config import Params, load_params
 from spurious_rewards.data import loaders
 from spurious_rewards.io import DataError, read_jsonl, write_jsonl, write_parquet
 
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("labels", "grader", "models.{model}", "evaluate.backend", "evaluate.batch_size", "evaluate.vllm",
+          "experiment.device")
+
 log = logging.getLogger(__name__)
 
 # Wall-time bound per extracted answer (the grading pool's default; math-verify needs well under 1 s).

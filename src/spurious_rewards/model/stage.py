@@ -23,6 +23,10 @@ from spurious_rewards.io import atomic_dir, honour_umask, read_jsonl, write_json
 from spurious_rewards.model import build, corpus
 from spurious_rewards.model.loading import REFERENCE_FILE, resolve_device
 
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("models.{model}", "data.synthetic", "data.benchmarks", "experiment.device",
+          "experiment.torch_threads")
+
 log = logging.getLogger(__name__)
 
 

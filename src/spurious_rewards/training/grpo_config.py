@@ -57,6 +57,9 @@ from typing import Any
 from spurious_rewards.config import ParamsError, Params
 from spurious_rewards import prompts
 
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("train", "models.{model}", "conditions.{condition}.train")
+
 # epsilon of the `clip: false` control: wide enough that the clamp never binds.
 NO_CLIP_EPSILON = 1.0e9
 

@@ -26,6 +26,12 @@ from spurious_rewards.config import Params, load_params
 from spurious_rewards.training import checkpoints, launch
 from spurious_rewards.training.grpo_config import Plan, grpo_kwargs, plan
 
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("train", "models.{model}", "conditions.{condition}", "grader", "experiment.device",
+          "experiment.torch_threads")
+# read but not tracked: only for a warning, a new seed must not rerun every other one
+UNTRACKED_PARAMS = ("experiment.seeds",)
+
 log = logging.getLogger(__name__)
 
 EXIT_NON_FINITE = 3
