@@ -14,7 +14,7 @@ import sympy
 
 from spurious_rewards.grading import GRADERS, Grader, GradingTimeout, clean_text, get_grader, time_limit
 from spurious_rewards.grading import pool as pool_module
-from spurious_rewards.grading.paper_grader import answers_equal, last_boxed_content, normalize
+from spurious_rewards.grading.paper_fixed_grader import answers_equal, last_boxed_content, normalize
 from spurious_rewards.grading.pool import GradingPool, extract_many, grade_many
 
 BOTH = pytest.mark.parametrize("name", GRADERS)
@@ -361,3 +361,32 @@ def test_docstring_examples_run():
         assert result.failed == 0, module.__name__
         attempted += result.attempted
     assert attempted >= 8
+
+
+# --------------------------------------------------------------------------
+# paper_fixed: the two false positives / negatives of our earlier rewrite
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gold, prediction, expected", [
+    # Row separators are kept: these matrices differ (the old normalisation deleted "\\").
+    (r"\begin{pmatrix} 1 \\ 23 \end{pmatrix}", r"\begin{pmatrix} 12 \\ 3 \end{pmatrix}", False),
+    (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", r"\begin{pmatrix} 1 & 23 & 4 \end{pmatrix}", False),
+    (r"\begin{pmatrix} 1 \\ 23 \end{pmatrix}", r"\begin{pmatrix}1\\23\end{pmatrix}", True),
+    (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", True),
+])
+def test_paper_fixed_keeps_matrix_rows(gold, prediction, expected):
+    assert answers_equal(prediction, gold) is expected
+
+
+@pytest.mark.parametrize("gold, prediction, expected", [
+    # Sign placement is not an unreduced fraction: same value, same reduced digits.
+    (r"-\frac{87}{16}", r"\frac{-87}{16}", True),
+    (r"-\frac{87}{16}", "-87/16", True),
+    (r"\frac{-3}{8}", r"-\dfrac{3}{8}", True),
+    (r"-\frac{3}{8}", r"\frac{3}{-8}", True),
+    (r"-\frac{3}{8}", r"\frac{3}{8}", False),
+    (r"-\frac{3}{8}", r"\frac{-6}{16}", False),  # still unreduced
+])
+def test_paper_fixed_negative_fraction_sign_placement(gold, prediction, expected):
+    assert answers_equal(prediction, gold) is expected

@@ -13,7 +13,7 @@ import pytest
 
 from spurious_rewards.grading import GRADERS, get_grader
 from spurious_rewards.grading.math_verify_grader import _parse_answer
-from spurious_rewards.grading.paper_grader import normalize
+from spurious_rewards.grading.paper_fixed_grader import normalize
 from spurious_rewards.grading.pool import grade_many
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "rethink_rlvr"

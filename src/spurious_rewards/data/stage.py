@@ -60,7 +60,7 @@ def build_one_shot(params: Params, train: list[dict]) -> list[dict]:
     elif spec["source"] == "path":
         from spurious_rewards.voting import load_one_shot
 
-        example = {**load_one_shot(spec["path"]), "source": "one_shot"}
+        example = {**load_one_shot(spec["path"], spec.get("id")), "source": "one_shot"}
     else:
         rows = loaders.load_hf(spec["dataset"], spec.get("split", "train"), None, spec.get("revision"))
         example = {"prompt": rows[0]["prompt"], "answer": rows[0]["answer"], "source": "one_shot"}

@@ -1,8 +1,10 @@
-"""Our own re-implementation of the paper's answer extraction and grading.
+"""``paper_fixed``: our re-implementation of the paper's grading, without its quirks.
 
 Written from the description in research/paper.md §3.3 (the paper's reward
 used a Qwen2.5-Math-style extractor and a PRM800K/Hendrycks-style grader), not
-from their code.  Known departures, each chosen for robustness:
+from their code; :mod:`.paper_grader` (``paper``) follows their code itself.
+Known departures from the paper, each chosen so that no right answer is
+rejected for its spelling and no wrong one accepted:
 
 * The paper converts LaTeX to plain text (pylatexenc) before sympy; we parse
   the normalised LaTeX with ``latex2sympy2_extended`` (a math-verify
@@ -14,6 +16,8 @@ from their code.  Known departures, each chosen for robustness:
   fixed word list anywhere in the string).
 * An empty gold label never matches (the paper would match an empty
   prediction to it).
+* Matrix row separators ``\\\\`` are kept, and ``-\\frac{a}{b}`` equals
+  ``\\frac{-a}{b}`` (the unreduced-fraction rule is about reduction, not sign).
 * Every sympy call runs under a time limit on the main thread; off the main
   thread use :mod:`.pool` for a hard bound.
 """
@@ -26,7 +30,7 @@ import sympy
 
 from .base import Grader, GradingTimeout, clean_text, time_limit
 
-PAPER_GRADER_VERSION = "1"
+PAPER_GRADER_VERSION = "2"  # 2: matrix rows kept, fraction sign placement
 
 # Time for one sympy parse+simplify; the paper had none.
 SYMPY_TIMEOUT_S = 2.0
@@ -124,7 +128,16 @@ _TEXT_CMD_RE = re.compile(
 )
 _INT_RE = re.compile(r"(-?)0*(\d+?)(?:\.0*)?")
 _THOUSANDS_RE = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_SIMPLE_FRAC_RE = re.compile(r"-?\\frac\{-?\d+\}\{-?\d+\}")
+_SIMPLE_FRAC_RE = re.compile(r"(-?)\\frac\{(-?)(\d+)\}\{(-?)(\d+)\}")
+_ROW_SEP = "\x00row\x00"
+
+
+def _signed_fraction(s: str) -> tuple[bool, str, str] | None:
+    """``-\\frac{a}{b}``, ``\\frac{-a}{b}``, ``\\frac{a}{-b}`` -> (negative, a, b)."""
+    m = _SIMPLE_FRAC_RE.fullmatch(s)
+    if m is None:
+        return None
+    return m.group(1, 2, 4).count("-") % 2 == 1, m.group(3), m.group(5)
 
 
 def _fix_fracs(s: str) -> str:
@@ -164,7 +177,8 @@ def normalize(answer: str) -> str:
     s = clean_text(answer).strip()
     s = re.sub(r"\n\s*", "", s)
     s = s.replace("\\!", "").replace("\\,", "").replace("\\;", "").replace("\\:", "")
-    s = s.replace("\\\\", "\\").replace("\\ ", " ")
+    # A matrix row separator "\\\\" must survive the "\\ " (spacing) removal below.
+    s = s.replace("\\\\", _ROW_SEP if "\\begin{" in s else "\\").replace("\\ ", " ")
     s = s.replace("tfrac", "frac").replace("dfrac", "frac")
     s = s.replace("\\left", "").replace("\\right", "").replace("\\displaystyle", "")
     s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?", "", s).replace("°", "")
@@ -199,7 +213,7 @@ def normalize(answer: str) -> str:
         s = f"\\frac{{{m.group(1)}}}{{{m.group(2)}}}"
     if s == "0.5":  # Hendrycks' special case, kept for fidelity.
         s = "\\frac{1}{2}"
-    return _canonical_number(s)
+    return _canonical_number(s).replace(_ROW_SEP, "\\\\")
 
 
 # --------------------------------------------------------------------------
@@ -255,9 +269,11 @@ def sympy_equal(gold: str, prediction: str) -> bool:
 def _elements_equal(gold: str, prediction: str) -> bool:
     if gold.lower() == prediction.lower():
         return True
-    # Unreduced fractions must be written identically (PRM800K rule).
-    if _SIMPLE_FRAC_RE.fullmatch(gold) and _SIMPLE_FRAC_RE.fullmatch(prediction):
-        return False
+    # Unreduced fractions must be written identically (PRM800K rule); where the sign sits is not
+    # a matter of reduction.
+    gold_frac, pred_frac = _signed_fraction(gold), _signed_fraction(prediction)
+    if gold_frac and pred_frac:
+        return gold_frac == pred_frac
     # An integer gold needs an integer answer, and vice versa.
     if _is_int(gold) != _is_int(prediction):
         return False
@@ -289,13 +305,13 @@ def answers_equal(prediction: str | None, gold: str) -> bool:
     return all(_elements_equal(g, p) for g, p in zip(gold_parts, pred_parts))
 
 
-class PaperGrader(Grader):
-    """Qwen2.5-Math-style extraction + PRM800K-style grading (our rewrite)."""
+class PaperFixedGrader(Grader):
+    """Qwen2.5-Math-style extraction + PRM800K-style grading (our rewrite, quirks fixed)."""
 
-    name = "paper"
+    name = "paper_fixed"
 
     def __init__(self) -> None:
-        self.version = f"paper-{PAPER_GRADER_VERSION}+sympy-{sympy.__version__}"
+        self.version = f"paper_fixed-{PAPER_GRADER_VERSION}+sympy-{sympy.__version__}"
 
     def extract(self, completion: str) -> str | None:
         raw = _raw_answer(clean_text(completion))
