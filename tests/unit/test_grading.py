@@ -26,18 +26,20 @@ BOTH = pytest.mark.parametrize("name", GRADERS)
 
 
 def test_registry_names_and_versions():
-    assert GRADERS == ("math_verify", "paper")
-    mv, paper = get_grader("math_verify"), get_grader("paper")
+    assert GRADERS == ("math_verify", "paper", "paper_fixed")
+    mv, paper, fixed = get_grader("math_verify"), get_grader("paper"), get_grader("paper_fixed")
     assert get_grader() is mv  # math_verify is the default
     assert isinstance(mv, Grader) and mv.name == "math_verify"
     assert mv.version == f"math-verify-{importlib.metadata.version('math-verify')}"
     assert paper.name == "paper"
     assert paper.version.startswith("paper-") and sympy.__version__ in paper.version
+    assert "pylatexenc-2.11" in paper.version
+    assert fixed.name == "paper_fixed" and fixed.version.startswith("paper_fixed-")
     assert get_grader(paper) is paper
 
 
 def test_unknown_grader_lists_valid_names():
-    with pytest.raises(ValueError, match="math_verify.*paper"):
+    with pytest.raises(ValueError, match="math_verify.*paper.*paper_fixed"):
         get_grader("qwen")
 
 
