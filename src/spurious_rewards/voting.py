@@ -32,10 +32,11 @@ class VoteResult(NamedTuple):
 def exact_vote(answers: list[str | None]) -> VoteResult:
     """The paper's count: exact strings, ``Counter.most_common``, ties to the first seen.
 
-    >>> exact_vote(["b", "a", "a", "b", "", None]), exact_vote(["", None])
+    >>> exact_vote(["b", "a", "a", "b", "", None]), exact_vote(["", " ", None])
     (VoteResult(label='b', votes=2, n_valid=4), VoteResult(label='', votes=0, n_valid=0))
     """
-    valid = [str(a) for a in answers if a]
+    # The paper drops "" only; blank answers are dropped too (its extractor never returns one).
+    valid = [str(a) for a in answers if a is not None and str(a).strip()]
     if not valid:
         return VoteResult("", 0, 0)
     # most_common sorts stably by count, so among equal counts the first inserted (seen) wins.
