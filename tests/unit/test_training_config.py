@@ -195,3 +195,17 @@ def test_metrics_rows_and_code_frequency():
     wrapped = metrics.with_code_frequency(lambda prompts, completions, **kw: [1.0] * len(completions))
     assert wrapped(["p", "p"], ["python", "no"], log_metric=logged.__setitem__) == [1.0, 1.0]
     assert logged == {metrics.CODE_FREQUENCY: 0.5}
+
+
+def test_dry_run_shows_the_papers_label_choices(paper):
+    from spurious_rewards.training.stage import describe
+
+    model = paper.models[0]
+    mv = describe(paper, model, "majority_vote", 42, "cuda")
+    assert mv["labels"] == {"kind": "majority_vote", "vote": "exact", "keep_empty": True}
+    assert mv["reward"]["grader"] == "paper"
+    assert describe(paper, model, "incorrect", 42, "cuda")["labels"]["vote"] == "exact"
+    one_shot = describe(paper, model, "one_shot", 42, "cuda")["labels"]
+    assert one_shot == {"kind": "one_shot", "source": "path", "id": "7395",
+                        "path": "external/rethink_rlvr/DeepScaleR_Difficulty_Level_4/train.json"}
+    assert describe(paper, model, "random", 42, "cuda")["labels"] == {"kind": "ground_truth"}

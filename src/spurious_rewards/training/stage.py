@@ -88,12 +88,24 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
         "reward": {"name": cond["reward"], "grader": params.raw["grader"], "seed": seed,
                    "options": cond.get("reward_options") or {}},
         "dataset": str(paths.training_set(r, model, cond["labels"])),
+        "labels": _label_choices(params, cond["labels"]),
         "base_model": str(paths.base_model(r, model)),
         "state_dir": str(state),
         "outputs": {"checkpoints": str(paths.checkpoints_dir(r, model, condition, seed)),
                     "final": str(paths.final_model(r, model, condition, seed)),
                     "metrics": str(paths.train_metrics(r, model, condition, seed))},
     }
+
+
+def _label_choices(params: Params, kind: str) -> dict:
+    """How the training labels were made, where the paper preset and our defaults differ."""
+    if kind in ("majority_vote", "incorrect"):
+        spec = params.section("labels")
+        return {"kind": kind, "vote": spec.get("vote", "cluster"), "keep_empty": spec.get("keep_empty", False)}
+    if kind == "one_shot":
+        spec = params.raw["data"]["one_shot"]
+        return {"kind": kind, **{k: spec[k] for k in ("source", "path", "id") if k in spec}}
+    return {"kind": kind}
 
 
 def main(args: argparse.Namespace) -> int:
