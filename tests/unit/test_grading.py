@@ -355,10 +355,10 @@ def test_docstring_examples_run():
     import doctest
 
     import spurious_rewards.grading as grading_package
-    from spurious_rewards.grading import paper_grader
+    from spurious_rewards.grading import paper_fixed_grader, paper_grader
 
     attempted = 0
-    for module in (grading_package, paper_grader, pool_module):
+    for module in (grading_package, paper_grader, paper_fixed_grader, pool_module):
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
         attempted += result.attempted
