@@ -28,7 +28,8 @@ CASES = [
     (r"\boxed{2{,}220}", "2220", True),
     (r"\boxed{\begin{bmatrix} -1 & 0 \\ 0 & -1 \end{bmatrix}}",
      r"\begin{pmatrix} -1 & 0 \\ 0 & -1 \end{pmatrix}", True),
-    (r"\boxed{\begin{pmatrix}-2\\-14\\-7\end{pmatrix}}", r"\begin{pmatrix} -2 \\ -14 \\ -7 \end{pmatrix}", True),
+    (r"\boxed{\begin{pmatrix}-2\\-14\\-7\end{pmatrix}}",
+     r"\begin{pmatrix} -2 \\ -14 \\ -7 \end{pmatrix}", True),
     (r"\boxed{\frac{-35}{9}}", r"-\frac{35}{9}", True),
     (r"\boxed{-35/9}", r"-\frac{35}{9}", True),
     (r"\boxed{\frac{-3}{8}}", r"-\frac{3}{8}", True),
@@ -90,7 +91,8 @@ def test_extracted_strings_are_the_papers():
     assert extract_answer(r"\boxed{1 \pm \sqrt{19}}") == "1\\\\sqrt{19}"  # "\pm " -> "\ "
     assert extract_answer(r"\boxed{\text{Sandy}}") == "Sy"
     assert extract_answer("The answer is five.") == "5"
-    assert extract_answer(r"\boxed{\begin{bmatrix} 1 \\ 2 \end{bmatrix}}") == r"\begin{pmatrix}1\\2\end{pmatrix}"
+    matrix = extract_answer(r"\boxed{\begin{bmatrix} 1 \\ 2 \end{bmatrix}}")
+    assert matrix == r"\begin{pmatrix}1\\2\end{pmatrix}"
     assert extract_answer("no number here") == ""
     assert strip_string("007") == "7" and strip_string(r"\emptyset") == "{}"
 

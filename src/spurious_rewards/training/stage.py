@@ -101,7 +101,8 @@ def _label_choices(params: Params, kind: str) -> dict:
     """How the training labels were made, where the paper preset and our defaults differ."""
     if kind in ("majority_vote", "incorrect"):
         spec = params.section("labels")
-        return {"kind": kind, "vote": spec.get("vote", "cluster"), "keep_empty": spec.get("keep_empty", False)}
+        return {"kind": kind, "vote": spec.get("vote", "cluster"),
+                "keep_empty": spec.get("keep_empty", False)}
     if kind == "one_shot":
         spec = params.raw["data"]["one_shot"]
         return {"kind": kind, **{k: spec[k] for k in ("source", "path", "id") if k in spec}}
