@@ -496,7 +496,12 @@ class PaperGrader(Grader):
     name = "paper"
 
     def __init__(self) -> None:
-        from pylatexenc import __version__ as pylatexenc_version
+        try:
+            from pylatexenc import __version__ as pylatexenc_version
+            import word2number  # noqa: F401 - checked here, used lazily
+        except ImportError as err:
+            raise ImportError(f"the 'paper' grader needs pylatexenc and word2number ({err}); "
+                              "pip install pylatexenc==2.11 word2number==1.1") from err
 
         self.version = (f"paper-{PAPER_GRADER_VERSION}+sympy-{sympy.__version__}"
                         f"+pylatexenc-{pylatexenc_version}")
