@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # HF_HUB_OFFLINE is the caller's choice (the real path needs the Hub or a fetched cache); local
     # model paths are checked before transformers could retry them against the Hub (model/hub.py).
+    # Usage pings are not: TRL's trainers report themselves to the Hub (and huggingface_hub then
+    # fetches its agent registry) even when every model is local, which an offline node would wait on.
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     command = _peek_command(argv)
     parser, modules = build_parser(only=command if command in COMMANDS else None)

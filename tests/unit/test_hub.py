@@ -7,13 +7,10 @@ fresh, as on a compute node.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -151,27 +148,10 @@ def test_fetch_offline_rejects_a_snapshot_without_weights(tmp_path, tiny):
     assert out.returncode == 2 and "org/partial" in out.stderr and "no weights" in out.stderr
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    seen: list[str] = []
-
-    def _any(self):
-        self.seen.append(f"{self.command} {self.path}")
-        self.send_response(500)
-        self.end_headers()
-
-    do_GET = do_HEAD = do_POST = _any
-
-    def log_message(self, *args):
-        pass
-
-
 def test_local_models_and_the_toy_params_never_reach_the_hub(tmp_path, tiny):
     """Online mode (HF_HUB_OFFLINE unset) with the Hub endpoint pointed at a recording server."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Recorder.seen = []
-    env = _env(tmp_path / "hf", offline=False, HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}")
-    try:
+    with fake_hub.recording_endpoint() as (url, seen):
+        env = _env(tmp_path / "hf", offline=False, HF_ENDPOINT=url)
         code = ("import time; from spurious_rewards.io import DataError;"
                 "from spurious_rewards.model.loading import load_model, load_tokenizer;"
                 f"load_model({str(tiny)!r}); load_tokenizer({str(tiny)!r});"
@@ -182,10 +162,8 @@ def test_local_models_and_the_toy_params_never_reach_the_hub(tmp_path, tiny):
                 "print('seconds', time.time() - t)")
         out = _python(code, env)
         fetch = _cli(["fetch", "--params", "params.yaml"], env)
-    finally:
-        server.shutdown()
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("DataError missing/model: model folder not found") == 2
     assert float(out.stdout.split("seconds")[1]) < 2.0
     assert fetch.returncode == 0 and "fetch: 0 Hub item(s)" in fetch.stdout, fetch.stderr
-    assert _Recorder.seen == []
+    assert seen == []
