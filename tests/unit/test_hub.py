@@ -89,9 +89,13 @@ def test_huggingface_hub_resolves_the_fake_cache_offline(hf_home):
 def test_base_stage_records_the_resolved_commit_and_loads_offline(tmp_path, hf_home, tiny):
     params = _params(tmp_path, {"hubtiny": {"kind": "hf", "path": "org/tiny", "revision": "main",
                                             "prompt_template": "chat"}})
-    out = _cli(["base", "--params", str(params), "--model", "hubtiny"], _env(hf_home))
+    token = "hf_NeverWrittenAnywhere0123456789"
+    out = _cli(["-v", "base", "--params", str(params), "--model", "hubtiny"], _env(hf_home, HF_TOKEN=token))
     assert out.returncode == 0, out.stderr
     base = tmp_path / "results" / "models" / "hubtiny" / "base"
+    # the token is read by huggingface_hub only: not in the outputs, the provenance or the log
+    assert token not in out.stdout + out.stderr
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
     ref = json.loads((base / "reference.json").read_text())
     assert ref == {"path": "org/tiny", "revision": SHA_A, "requested_revision": "main"}
     prov = json.loads((base / "provenance.json").read_text())
@@ -167,3 +171,16 @@ def test_local_models_and_the_toy_params_never_reach_the_hub(tmp_path, tiny):
     assert float(out.stdout.split("seconds")[1]) < 2.0
     assert fetch.returncode == 0 and "fetch: 0 Hub item(s)" in fetch.stdout, fetch.stderr
     assert seen == []
+
+
+def test_fetch_offline_names_a_missing_hub_dataset(tmp_path, hf_home):
+    path = _params(tmp_path, {"hubtiny": {"kind": "hf", "path": "org/tiny", "revision": None}})
+    raw = yaml.safe_load(path.read_text())
+    raw["data"]["benchmarks"]["gsm"] = {"source": "hf", "dataset": "org/absent-set", "split": "test",
+                                        "samples": 1, "temperature": 0.0, "max_new_tokens": 8}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    out = _cli(["fetch", "--params", str(path)], _env(hf_home))
+    assert out.returncode == 2
+    assert f"ok      model org/tiny @ {SHA_A} <- main" in out.stdout
+    assert "MISSING dataset org/absent-set (data.benchmarks.gsm)" in out.stdout
+    assert "data.benchmarks.gsm: dataset org/absent-set (revision main) is not in the Hugging Face cache" in out.stderr
