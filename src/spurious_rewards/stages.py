@@ -9,6 +9,8 @@ Inputs come in two forms. `inputs` gives the exact files a job reads for a concr
 (Snakemake builds its DAG from them). `dvc_deps` gives the same dependencies as templates that DVC's
 own `matrix` expansion can fill in; where the exact input depends on a parameter value (the labels a
 condition trains on), DVC depends on the enclosing folder instead, which can only over-trigger.
+Local data files named by the parameter file (`source: path`) are inputs of `data` in both: through
+`inputs` for Snakemake and `source_deps` (rendered per parameter file) for DVC.
 """
 
 from __future__ import annotations
@@ -115,7 +117,6 @@ def _data_dvc_deps(params: Params) -> list[str]:
     # As declared (a folder stays a folder, which DVC hashes whole), so dvc.yaml does not depend on
     # what exists on disk when it is rendered.
     return [path for _, path in data_sources(params)]
-
 
 
 def _benchmark_files(params: Params) -> str:
