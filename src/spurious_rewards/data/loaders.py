@@ -50,7 +50,7 @@ def _read_file(path: Path) -> list[dict]:
     return data
 
 
-def _expand(path: Path) -> list[Path]:
+def expand_source(path: Path) -> list[Path]:
     """A folder stands for its train.json + test.json (the paper repo's <TASK>/ convention)."""
     if path.is_dir():
         files = [p for p in (path / "train.json", path / "test.json") if p.exists()]
@@ -90,7 +90,7 @@ def normalise(rows: Iterable[dict], origin: str, fields: dict | None = None,
 
 def load_files(paths: list[str | Path], fields: dict | None = None, source_name: str | None = None,
                allow_empty: bool = False) -> list[dict]:
-    files = [f for p in paths for f in _expand(Path(p))]
+    files = [f for p in paths for f in expand_source(Path(p))]
     many = len(files) > 1
     records: list[dict] = []
     for file in files:
