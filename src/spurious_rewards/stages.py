@@ -13,6 +13,7 @@ condition trains on), DVC depends on the enclosing folder instead, which can onl
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -51,7 +52,9 @@ class Stage:
         return {o.key: str(root / o.template.format(**wc)) for o in self.outputs}
 
     def command(self, params_file: str, **wc) -> str:
-        return " ".join([PY, self.name_on_cli, "--params", params_file,
+        """The job's shell command. `wc` maps each wildcard to the engine's placeholder, which must
+        quote the value itself (Snakemake `{wildcards.model:q}`, DVC `'${item.model}'`)."""
+        return " ".join([PY, self.name_on_cli, "--params", shlex.quote(params_file),
                          *(a.format(**wc) for a in self.args)])
 
     @property

@@ -2,10 +2,8 @@
 # resources and commands. Rules stay short: everything they say comes from the table.
 import json
 import os
+import shlex
 import sys
-
-import yaml
-from snakemake.utils import validate
 
 # The checkout's own package drives the DAG and every job (also inside per-rule conda envs, which
 # do not install it), whatever copy of spurious_rewards the calling environment has installed.
@@ -13,14 +11,19 @@ SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
 from spurious_rewards import stages
-from spurious_rewards.config import load_params
+from spurious_rewards.config import ParamsError, check_params_path, load_params
 
 
+# The package's validator (the same schema, plus the checks a schema cannot make) runs before any rule
+# exists, so no job, dry run included, sees a value that is not a plain name or a safe path. Its
+# message names the file and the key; a traceback through this file would not.
 PARAMS_FILE = config.get("params", "params.yaml")
-with open(PARAMS_FILE, encoding="utf-8") as _fh:
-    _RAW = yaml.safe_load(_fh)
-validate(_RAW, schema="../schemas/params.schema.yaml")
-P = load_params(PARAMS_FILE)
+try:
+    check_params_path(PARAMS_FILE, where="--config params")
+    P = load_params(PARAMS_FILE, engine=True)
+except ParamsError as _exc:
+    sys.stderr.write(f"error: {_exc}\n")
+    sys.exit(2)
 R = str(P.results_dir)
 
 
@@ -79,10 +82,12 @@ def stage_env(name):
 
 def stage_shell(name):
     stage = stages.stage(name)
-    wc = {w: "{wildcards.%s}" % w for w in stage.wildcards}
+    # every value is shell-quoted even though validation already restricted it
+    wc = {w: "{wildcards.%s:q}" % w for w in stage.wildcards}
     # relative, so that moving the checkout does not change every job's code (a rerun trigger)
-    src = os.path.relpath(SRC)
-    return f"PYTHONPATH={src}${{{{PYTHONPATH:+:$PYTHONPATH}}}} " + stage.command(PARAMS_FILE, **wc) + " > {log} 2>&1"
+    src = shlex.quote(os.path.relpath(SRC)).replace("{", "{{").replace("}", "}}")
+    command = stage.command(PARAMS_FILE, **wc)
+    return f"PYTHONPATH={src}${{{{PYTHONPATH:+:$PYTHONPATH}}}} " + command + " > {log:q} 2>&1"
 
 
 def cacheable(rule_proxy):
