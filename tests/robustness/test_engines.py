@@ -158,3 +158,33 @@ def test_dvc_valid_edit_reruns_nothing_but_the_validation(dvc_clean):
     proc = infra.run(["dvc", "repro", "data"], dvc_clean, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Running stage 'data'" not in proc.stdout, proc.stdout[-3000:]
+
+
+# -- results_dir stays inside the checkout ---------------------------------------------------------
+
+def _outside(root: Path, kind: str) -> tuple[str, Path]:
+    """A results_dir outside the checkout (relative with '..' or absolute) and where it points."""
+    target = root.parent / f"outside-{kind}"
+    return (f"../{target.name}" if kind == "relative" else str(target)), target
+
+
+@pytest.mark.parametrize("kind", ["relative", "absolute"])
+def test_snakemake_never_writes_outside_the_checkout(smk, kind):
+    value, target = _outside(smk, kind)
+    raw = smoke_params()
+    raw["experiment"]["results_dir"] = value
+    _write(smk, raw)
+    proc = _snakemake(smk, "data")
+    assert proc.returncode == 2 and "experiment.results_dir" in proc.stdout, proc.stdout[-3000:]
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("kind", ["relative", "absolute"])
+def test_dvc_never_writes_outside_the_checkout(dvc_clean, kind):
+    value, target = _outside(dvc_clean, kind)
+    raw = smoke_params()
+    raw["experiment"]["results_dir"] = value
+    _write(dvc_clean, raw)
+    proc = infra.run(["dvc", "repro", "dvc.yaml"], dvc_clean, timeout=300, check=False)
+    assert proc.returncode != 0 and "experiment.results_dir" in proc.stdout, proc.stdout[-3000:]
+    assert not target.exists()
