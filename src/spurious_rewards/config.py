@@ -1,8 +1,13 @@
 """Load and validate a parameter file (params.yaml or a preset) against the project's one schema.
 
-The schema is `workflow/schemas/params.schema.yaml`; Snakemake validates with the same file. On top of
-the schema this module checks what a schema cannot: that the sweep names existing models and
-conditions, and that every condition's reward exists in the registry. Errors name the file and the key.
+The schema is `workflow/schemas/params.schema.yaml`; Snakemake validates through this module too
+(workflow/rules/common.smk). On top of the schema this module checks what a schema cannot: that the
+sweep names existing models and conditions, that every condition's reward exists in the registry, that
+no number is NaN or infinite, that names and results_dir are safe to put in a path or a shell command
+(JSON Schema's `pattern` lets a trailing newline through), and that results_dir stays inside the
+checkout. The YAML loader refuses duplicate keys (DVC refuses them too; PyYAML would keep the last)
+and aliases (a few lines of nested aliases expand into billions of nodes). Errors name the file and
+the key.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +32,73 @@ SCHEMA_PATH = PACKAGE_DIR / "params.schema.yaml"
 
 class ParamsError(ValueError):
     """A parameter file is malformed; the message names the file and the key."""
+
+
+# Names become path components, Snakemake wildcards and DVC matrix values (interpolated into a shell
+# command): letters, digits, '_' and '-', not starting with '-'. The schema states the same pattern.
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+# results_dir: components of the same characters plus '.', none starting with '.' (so no '..', no
+# '.', no hidden folder), no spaces, no trailing '/'. Absolute only outside the engines (tests).
+RESULTS_DIR_RE = re.compile(r"/?[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
+# What the checkout itself holds: results written there would mix with (or overwrite) the sources.
+RESERVED_TOP_LEVEL = frozenset({
+    "src", "workflow", "tests", "config", "envs", "presets", "bench", "requirements", "shared",
+    "Snakefile", "Makefile", "README.md", "BENCHMARKS.md", "params.yaml", "dvc.yaml", "dvc.lock",
+    "pyproject.toml"})
+# A parameter file's path is pasted into every job's command line by both engines.
+PARAMS_PATH_RE = re.compile(r"[A-Za-z0-9_./-]+")
+
+
+def check_params_path(path: str, where: str = "the parameter file path") -> None:
+    """Refuse a parameter file path that a shell or DVC's `${}` templating could misread."""
+    if not isinstance(path, str) or not PARAMS_PATH_RE.fullmatch(path):
+        raise ParamsError(f"{where} {path!r}: use only letters, digits and '_' '.' '/' '-' "
+                          "(no spaces, quotes or shell characters)")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader without aliases: an anchor/alias pair is refused where it is used."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None, None, f"YAML aliases (*{event.anchor}) are not allowed in a parameter file",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _duplicate_keys(node, path: str = "") -> list[tuple[str, int]]:
+    """Every mapping key that appears twice under the same parent: (key path, line)."""
+    found: list[tuple[str, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
+            sub = f"{path}.{key}" if path else str(key)
+            if key in seen:
+                found.append((sub, key_node.start_mark.line + 1))
+            seen.add(key)
+            found += _duplicate_keys(value_node, sub)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found += _duplicate_keys(item, f"{path}[{i}]")
+    return found
+
+
+def read_yaml_strict(path: str | Path, source: str) -> Any:
+    """Parse a parameter file: no aliases, no duplicate keys. Raises ParamsError naming the key."""
+    with open(path, encoding="utf-8") as fh:
+        loader = _StrictLoader(fh)
+        try:
+            node = loader.get_single_node()
+            dups = _duplicate_keys(node)
+            if dups:
+                raise ParamsError("; ".join(f"{source}: key {key}: appears twice (line {line})"
+                                            for key, line in dups))
+            return loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
 
 
 def _key_path(path: Iterator[Any]) -> str:
@@ -145,8 +219,53 @@ class Params:
         return canonical_hash({k: self.raw.get(k) for k in keys})
 
 
-def _semantic_checks(raw: dict, source: str, check_rewards: bool) -> None:
+def _non_finite(node: Any, path: str = "") -> Iterator[str]:
+    if isinstance(node, float) and not math.isfinite(node):
+        yield path or "<top level>"
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _non_finite(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _non_finite(value, f"{path}[{i}]")
+
+
+def _check_names(raw: dict, source: str) -> None:
     exp = raw["experiment"]
+    named = [(f"experiment.models[{i}]", v) for i, v in enumerate(exp["models"])]
+    named += [(f"experiment.conditions[{i}]", v) for i, v in enumerate(exp["conditions"])]
+    named += [(f"{section}.{k}", k) for section in ("models", "conditions") for k in raw[section]]
+    named += [(f"data.benchmarks.{k}", k) for k in raw["data"]["benchmarks"]]
+    for key, name in named:
+        if not NAME_RE.fullmatch(str(name)):
+            raise ParamsError(f"{source}: key {key}: {name!r} is not a valid name (letters, digits, '_' "
+                              "and '-', starting with a letter or digit)")
+
+
+def _check_results_dir(value: str, source: str, engine: bool) -> None:
+    where = f"{source}: key experiment.results_dir: {value!r}"
+    rule = ("must be a relative path inside the checkout: letters, digits and '_' '.' '-' separated by "
+            "'/', no component starting with '.' (no '..'), no spaces, no trailing '/'")
+    if not RESULTS_DIR_RE.fullmatch(value):
+        raise ParamsError(f"{where} {rule}")
+    if value.startswith("/"):
+        if engine:
+            # DVC 3 cannot track outputs outside the repository; Snakemake would scatter them
+            raise ParamsError(f"{where} is absolute: it {rule}")
+        return
+    top = value.split("/", 1)[0]
+    if top in RESERVED_TOP_LEVEL:
+        raise ParamsError(f"{where} is inside the checkout's own '{top}': results need a folder of "
+                          "their own (e.g. results/<name>)")
+
+
+def _semantic_checks(raw: dict, source: str, check_rewards: bool, engine: bool = False) -> None:
+    bad = list(_non_finite(raw))
+    if bad:
+        raise ParamsError(f"{source}: key {bad[0]}: must be a finite number (not NaN or infinity)")
+    _check_names(raw, source)
+    exp = raw["experiment"]
+    _check_results_dir(exp["results_dir"], source, engine)
     for i, model in enumerate(exp["models"]):
         if model not in raw["models"]:
             raise ParamsError(f"{source}: key experiment.models[{i}]: '{model}' is not defined under "
@@ -165,6 +284,11 @@ def _semantic_checks(raw: dict, source: str, check_rewards: bool) -> None:
     for name, spec in raw["data"]["benchmarks"].items():
         _check_source(spec, f"{source}: key data.benchmarks.{name}")
     _check_source(raw["data"]["train"], f"{source}: key data.train")
+    one_shot = raw["data"]["one_shot"]
+    if one_shot["source"] == "path" and not one_shot.get("path"):
+        raise ParamsError(f"{source}: key data.one_shot.path: a path source needs path")
+    if one_shot["source"] == "hf" and not one_shot.get("dataset"):
+        raise ParamsError(f"{source}: key data.one_shot.dataset: an hf source needs a dataset id")
     train = raw["train"]
     rollout = train["prompts_per_step"] * train["generations_per_prompt"]
     if rollout % train["optimizer_batch"]:
@@ -194,21 +318,25 @@ def _check_reward(spec: dict, where: str) -> None:
         raise ParamsError(f"{where}.reward: {exc}") from None
 
 
-def load_params(path: str | Path = "params.yaml", check_rewards: bool = True) -> Params:
+def load_params(path: str | Path = "params.yaml", check_rewards: bool = True, engine: bool = False
+                ) -> Params:
     """Read, validate and return a parameter file. Raises ParamsError naming the file and key.
 
     check_rewards=False skips building each condition's reward (tools that never train, such as
-    export-dvc, need not import the graders).
+    export-dvc, need not import the graders). engine=True: the file drives Snakemake or DVC from the
+    checkout (common.smk, `validate`), so results_dir must also be relative; the stages themselves
+    accept an absolute one (the unit tests write under a temporary folder).
     """
     path = Path(path)
     source = str(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
+        raw = read_yaml_strict(path, source)
     except FileNotFoundError:
         raise ParamsError(f"{source}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise ParamsError(f"{source}: not valid YAML: {exc}") from None
     validate_against_schema(raw, source)
-    _semantic_checks(raw, source, check_rewards)
+    _semantic_checks(raw, source, check_rewards, engine)
     return Params(raw=raw, path=source)

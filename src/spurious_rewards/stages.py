@@ -24,6 +24,7 @@ through `inputs` for Snakemake and `source_deps` (rendered per parameter file) f
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -75,8 +76,12 @@ class Stage:
         root = params.results_dir
         return {o.key: str(root / o.template.format(**wc)) for o in self.outputs}
 
-    def command(self, params_file: str, **wc) -> str:
-        return " ".join([PY, self.name_on_cli, "--params", params_file,
+    def command(self, params_file: str, params_word: str | None = None, **wc) -> str:
+        """The job's shell command. `wc` maps each wildcard to the engine's placeholder, which must
+        quote the value itself (Snakemake `{wildcards.model:q}`, DVC `'${item.model}'`). params_word,
+        if given, is the shell word standing for the parameter file, used verbatim (Snakemake's
+        `"$SPURIOUS_REWARDS_PARAMS"`); otherwise the file's path, quoted."""
+        return " ".join([PY, self.name_on_cli, "--params", params_word or shlex.quote(params_file),
                          *(a.format(**wc) for a in self.args)])
 
     @property

@@ -1,0 +1,1 @@
+"""Hostile and broken parameter files (issue 13)."""

@@ -115,11 +115,13 @@ def test_data_stage_inputs_are_the_paper_source_files(tmp_path, shared_data):
     deps = doc["stages"]["data"]["deps"]
     code = [d for d in deps if d.startswith("src/spurious_rewards/")]
     assert "src/spurious_rewards/data/stage.py" in code and deps[:len(code)] == code
-    assert deps[len(code):] == [str(rr / f"DeepScaleR_Difficulty_Level_{i}") for i in range(1, 6)] + expected[10:]
+    # then the validation stamp (every root of the DAG waits for `validate`), then the declared data
+    assert deps[len(code)] == "${experiment.results_dir}/params.valid"
+    assert deps[len(code) + 1:] == [str(rr / f"DeepScaleR_Difficulty_Level_{i}") for i in range(1, 6)] + expected[10:]
     # the synthetic default declares none
     default = load_params("params.yaml")
     assert stages.stage("data").inputs(default, {}) == {}
-    assert all(d.startswith("src/spurious_rewards/")
+    assert all(d.startswith("src/spurious_rewards/") or d.endswith("/params.valid")
                for d in yaml.safe_load(dvc_export.render("params.yaml"))["stages"]["data"]["deps"])
 
 

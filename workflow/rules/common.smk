@@ -2,10 +2,9 @@
 # resources and commands. Rules stay short: everything they say comes from the table.
 import json
 import os
+import re
+import shlex
 import sys
-
-import yaml
-from snakemake.utils import validate
 
 # The checkout's own package drives the DAG and every job (also inside per-rule conda envs, which
 # do not install it), whatever copy of spurious_rewards the calling environment has installed.
@@ -13,20 +12,25 @@ SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
 from spurious_rewards import stages
-from spurious_rewards.config import load_params
+from spurious_rewards.config import ParamsError, check_params_path, load_params
 from spurious_rewards.overrides import PARAMS_ENV, resolve as resolve_params
 
 
 # --config params=FILE / --configfile FILE select the parameter file; other --config/--configfile keys
 # override it, merged into <results_dir>/params/resolved-<hash>.yaml, which every job then reads (README).
-PARAMS_FILE = resolve_params(workflow.config_settings.config_args, workflow.config_settings.configfiles)
+# The package's validator (the same schema, plus the checks a schema cannot make) runs before any rule
+# exists, so no job, dry run included, sees a value that is not a plain name or a safe path. Its
+# message names the file and the key; a traceback through this file would not.
+try:
+    PARAMS_FILE = resolve_params(workflow.config_settings.config_args, workflow.config_settings.configfiles)
+    check_params_path(PARAMS_FILE, where="--config params")
+    P = load_params(PARAMS_FILE, engine=True)
+except ParamsError as _exc:
+    sys.stderr.write(f"error: {_exc}\n")
+    sys.exit(2)
 # Jobs find it through the environment: the command text stays the same whatever the overrides, so only
 # the per-job parameter fingerprint decides what reruns (not Snakemake's code trigger).
 os.environ[PARAMS_ENV] = PARAMS_FILE
-with open(PARAMS_FILE, encoding="utf-8") as _fh:
-    _RAW = yaml.safe_load(_fh)
-validate(_RAW, schema="../schemas/params.schema.yaml")
-P = load_params(PARAMS_FILE)
 R = str(P.results_dir)
 
 
@@ -85,10 +89,13 @@ def stage_env(name):
 
 def stage_shell(name):
     stage = stages.stage(name)
-    wc = {w: "{wildcards.%s}" % w for w in stage.wildcards}
+    # every value is shell-quoted even though validation already restricted it
+    wc = {w: "{wildcards.%s:q}" % w for w in stage.wildcards}
     # relative, so that moving the checkout does not change every job's code (a rerun trigger)
-    src = os.path.relpath(SRC)
-    return f"PYTHONPATH={src}${{{{PYTHONPATH:+:$PYTHONPATH}}}} " + stage.command(f'"${PARAMS_ENV}"', **wc) + " > {log} 2>&1"
+    src = shlex.quote(os.path.relpath(SRC)).replace("{", "{{").replace("}", "}}")
+    # "$SPURIOUS_REWARDS_PARAMS": a validated path (check_params_path), expanded by the shell as one word
+    command = stage.command(PARAMS_FILE, params_word=f'"${PARAMS_ENV}"', **wc)
+    return f"PYTHONPATH={src}${{{{PYTHONPATH:+:$PYTHONPATH}}}} " + command + " > {log:q} 2>&1"
 
 
 def cacheable(rule_proxy):
