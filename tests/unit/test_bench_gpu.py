@@ -59,7 +59,10 @@ def test_gpu_hours_estimate_from_rates():
 
 
 def test_paper_matrix_size_comes_from_the_preset():
-    assert gpu_check.paper_runs() == 270
+    from spurious_rewards.config import load_params
+
+    paper = load_params(REPO / "presets" / "paper.yaml")
+    assert gpu_check.paper_runs() == len(paper.runs()) == len(paper.models) * len(paper.conditions) * 3
 
 
 @pytest.mark.parametrize("script", ["gpu_check.py", "gpu_stages.py"])
