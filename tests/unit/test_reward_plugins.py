@@ -150,3 +150,15 @@ def test_example_in_one_real_grpo_step(tmp_path):
     metrics = pd.read_csv(paths.train_metrics(params.results_dir, "toy", "short", 1))
     # target 1 would pay 0 for any non-empty completion: the per-row budget of 1e6 reached the reward
     assert metrics["reward_length_penalty_mean"].iloc[0] > 0.99
+
+
+def test_the_reward_training_hands_to_trl_pickles():
+    from spurious_rewards.training.decoding import reward_text
+    from spurious_rewards.training.metrics import CODE_FREQUENCY, with_code_frequency
+
+    reward = with_code_frequency(reward_text(build_reward("ground_truth"), "plain", None))
+    again = pickle.loads(pickle.dumps(reward))
+    logged = []
+    out = again(["q"] * 2, [r"python \boxed{3}", r"\boxed{4}"], answer=["3", "3"],
+                log_metric=lambda key, value: logged.append((key, value)))
+    assert again.__name__ == "ground_truth" and out == [1.0, 0.0] and logged == [(CODE_FREQUENCY, 0.5)]
