@@ -280,7 +280,8 @@ def _check_label_options(workers: Any, timeout_s: Any, label_column: Any) -> Non
 
 
 def label_factory(*, name: str = "ground_truth", grader: str = DEFAULT_GRADER, answer_region: str = "full",
-                  workers: int | None = None, timeout_s: float = 5.0, label_column: str = "answer") -> TextReward:
+                  workers: int | None = None, timeout_s: float = 5.0,
+                  label_column: str = "answer") -> TextReward:
     """Label rewards (:func:`label_reward`).  ``workers`` None/0 grades in this process, on TRL's main
     thread, with math-verify's own signal timeouts; >=1 grades in that many worker processes
     (:mod:`.grading.pool`), each answer bounded by ``timeout_s``.  ``label_column``: the dataset
@@ -363,7 +364,8 @@ REWARDS: dict[str, RewardSpec] = {
         RewardSpec("format_boxed", format_factory, "format", False, "non-empty last \\boxed{}"),
         RewardSpec("random", random_factory, "random", False, "1 with probability gamma"),
         RewardSpec("mention_python", mention_python_factory, "code", False, 'contains "python"'),
-        RewardSpec("no_repetition", no_repetition_factory, "heuristic", False, "no long back-to-back repeats"),
+        RewardSpec("no_repetition", no_repetition_factory, "heuristic", False,
+                   "no long back-to-back repeats"),
     )
 }
 
@@ -407,7 +409,8 @@ def reward_spec_of(path: str, factory: Callable) -> RewardSpec:
 def _load_dotted(path: str) -> RewardSpec:
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
-        raise ValueError(f"reward {path!r}: a dotted path is module:attribute, e.g. my_rewards:length_penalty")
+        raise ValueError(f"reward {path!r}: a dotted path is module:attribute, "
+                         "e.g. my_rewards:length_penalty")
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - any failure to import is the user's module, named here
@@ -431,7 +434,8 @@ def _split_name(name: str) -> tuple[str, int]:
 
 
 def reward_spec(name: str) -> RewardSpec:
-    """The registry entry of ``name``: a registered name or ``module:attribute``, either maybe ``_without_python``."""
+    """The registry entry of ``name``: a registered name or ``module:attribute``, either one maybe
+    ending in ``_without_python``."""
     base, _ = _split_name(name) if isinstance(name, str) else (name, 0)
     if isinstance(base, str) and ":" in base:
         return _load_dotted(base)
@@ -471,8 +475,9 @@ def reward_names() -> list[str]:
 class Reward:
     """What :func:`build_reward` returns: the factory's callable under the reward's name.
 
-    ``__name__`` is the name (TRL's log key; the attribute of a dotted path); ``without_python`` zeroes every response that mentions
-    python; ``options`` are the resolved options (defaults filled) with grader, seed and answer_region.
+    ``__name__`` is the name (TRL's log key; the attribute of a dotted path); ``without_python``
+    zeroes every response that mentions python; ``options`` are the resolved options (defaults
+    filled) with grader, seed and answer_region.
     """
 
     name: str
@@ -486,7 +491,8 @@ class Reward:
         log_name = self.name.rpartition(":")[2].replace(".", "_")
         object.__setattr__(self, "__name__", log_name)
         object.__setattr__(self, "__qualname__", log_name)
-        object.__setattr__(self, "__doc__", f"{self.name}: {self.spec.summary}.\n\n{self.spec.factory.__doc__ or ''}")
+        doc = f"{self.name}: {self.spec.summary}.\n\n{self.spec.factory.__doc__ or ''}"
+        object.__setattr__(self, "__doc__", doc)
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Any],
                  completion_ids: Sequence[Any] | None = None, **kwargs: Any) -> list[float]:

@@ -72,7 +72,7 @@ def test_dotted_path_errors_name_the_path():
 def test_example_reads_extra_columns_as_trl_passes_them():
     reward = build_reward(EXAMPLE, target=10, budget_column="budget")
     assert reward.__name__ == "length_penalty"  # TRL's log key
-    # TRL: reward(prompts=..., completions=..., completion_ids=..., **columns, trainer_state=..., log_metric=...)
+    # TRL: reward(prompts=, completions=, completion_ids=, **columns, trainer_state=, log_metric=)
     out = reward(prompts=["q"] * 3, completions=[[{"role": "assistant", "content": "x" * 5}]] * 3,
                  completion_ids=[[1]] * 3, budget=[None, 20, 5], answer=["1"] * 3, id=["a", "b", "c"],
                  trainer_state=SimpleNamespace(global_step=0), log_metric=lambda *a: None)
@@ -81,8 +81,9 @@ def test_example_reads_extra_columns_as_trl_passes_them():
 
 def test_report_classifies_by_the_registry_kind():
     kinds = organism.classify({
-        "gt": {"reward": "ground_truth"}, "mv": {"reward": "majority_vote"}, "wrong": {"reward": "incorrect_label"},
-        "fmt": {"reward": "format_boxed"}, "py": {"reward": "mention_python"}, "rep": {"reward": "no_repetition"},
+        "gt": {"reward": "ground_truth"}, "mv": {"reward": "majority_vote"},
+        "wrong": {"reward": "incorrect_label"}, "fmt": {"reward": "format_boxed"},
+        "py": {"reward": "mention_python"}, "rep": {"reward": "no_repetition"},
         "short": {"reward": EXAMPLE}, "rnd": {"reward": "random"}, "rnd0": {"reward": "random",
                                                                           "reward_options": {"gamma": 0}},
         "gt_np": {"reward": "ground_truth_without_python"}, "gone": {"reward": "no_such_module_xyz:f"}})
@@ -135,8 +136,9 @@ def test_example_in_one_real_grpo_step(tmp_path):
     from spurious_rewards.io import read_jsonl, write_jsonl
     from spurious_rewards.training import smoke, stage
 
-    pf = smoke.write_setup(tmp_path, n_rows=8, steps=1, save_every=1, prompts_per_step=4,
-                           generations_per_prompt=2, optimizer_batch=8, max_completion_length=8)
+    pf = smoke.write_setup(tmp_path, REPO / "params.yaml", n_rows=8, steps=1, save_every=1,
+                           prompts_per_step=4, generations_per_prompt=2, optimizer_batch=8,
+                           max_completion_length=8)
     params = load_params(pf)
     params.raw["experiment"]["torch_threads"] = 1
     params.raw["conditions"]["short"] = {"reward": EXAMPLE, "labels": "ground_truth",

@@ -54,7 +54,8 @@ def prompt_length(tokenizer, prompt) -> int:
 
 def load_rows(path: str | Path, template: str, system_prompt: str | None, tokenizer=None,
               max_prompt_length: int | None = None) -> list[dict]:
-    """TRL rows {prompt, answer, id, <other columns>}; prompts over max_prompt_length tokens are dropped (and counted)."""
+    """TRL rows {prompt, answer, id, <other columns>}; prompts over max_prompt_length tokens are dropped
+    (and counted)."""
     rows = read_jsonl(path, required=("id", "prompt", "answer"), answer_field="answer")
     # One set of columns for every row (datasets takes the first row's keys), None where a row lacks one.
     extra = [c for c in dict.fromkeys(k for r in rows for k in r) if c not in ("id", "prompt", "answer")
