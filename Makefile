@@ -36,7 +36,7 @@ test: setup
 	PYTHONPATH=$(CURDIR)/src $(PY) -m pytest
 
 test-fast: setup
-	PYTHONPATH=$(CURDIR)/src $(PY) -m pytest -m "not e2e and not slurm"
+	PYTHONPATH=$(CURDIR)/src $(PY) -m pytest -m "not e2e and not slurm and not pypi"
 
 bench: setup
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     # A missing local model path would otherwise be retried against the Hub for ~45 s.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from spurious_rewards import progress
+
+    progress.quiet_library_bars()
     command = _peek_command(argv)
     parser, modules = build_parser(only=command if command in COMMANDS else None)
     args = parser.parse_args(argv)

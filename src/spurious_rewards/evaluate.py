@@ -26,8 +26,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from spurious_rewards import cliargs, io, paths, prompts, provenance
+from spurious_rewards import cliargs, io, paths, progress, prompts, provenance
 from spurious_rewards.config import Params, canonical_hash, load_params
+
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("evaluate", "data.benchmarks", "models.{model}", "conditions.{condition}", "experiment.device",
+          "experiment.torch_threads")
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +239,9 @@ def run(params: Params, target: Target) -> Path:
     state_dir = paths.eval_state_dir(r, target.model, target.run)
 
     frames, shard_log, describes, template_hashes = [], [], [], set()
+    shown = progress.bar(len(target.checkpoints) * len(benches) * len(target.variants),
+                         f"evaluate {target.model}/{target.run}: shard (checkpoint x benchmark x variant)",
+                         unit="shards")
     for ckpt in target.checkpoints:
         tokenizer = load_tokenizer(ckpt.path, trust_remote_code=backend["trust_remote_code"])
         t_hash = prompts.template_hash(tokenizer, template, system_prompt)
@@ -262,6 +269,7 @@ def run(params: Params, target: Target) -> Path:
                         describes.append(reused[1])
                         shard_log.append({**entry, "resumed": True})
                         log.info("step %d %s/%s: reusing %s", ckpt.step, bench, variant, shard.name)
+                        shown.update()
                         continue
                     texts = [p + prefix for p in rendered]
                     gen = lazy.get()
@@ -283,8 +291,10 @@ def run(params: Params, target: Target) -> Path:
                     shard_log.append({**entry, "resumed": False, "seconds": round(seconds, 3)})
                     log.info("step %d %s/%s: %d completions in %.1f s", ckpt.step, bench, variant,
                              len(frame), seconds)
+                    shown.update()
         finally:
             lazy.close()
+    shown.close()
 
     result = pd.concat(frames, ignore_index=True)[COLUMNS]
     output = paths.completions(r, target.model, target.run)

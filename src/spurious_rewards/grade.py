@@ -15,9 +15,12 @@ from __future__ import annotations
 import logging
 import re
 
-from spurious_rewards import cliargs, io, paths, prompts, provenance
+from spurious_rewards import cliargs, io, paths, progress, prompts, provenance
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.evaluate import BASE_CONDITION, DEFAULT, FORCED, load_benchmark
+
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("analysis.graders", "grader", "evaluate.forced_prefix", "data.benchmarks", "models.{model}")
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,8 @@ COLUMNS = KEYS + ["grader", "grader_version", "extracted", "correct", "has_pytho
                   "n_tokens", "n_chars", "finish_reason"]
 REQUIRED = KEYS + ["completion", "answer", "n_tokens", "finish_reason"]
 DEFAULT_TIMEOUT_S = 5.0
+# answers per grading call: the log shows progress after each
+GRADE_CHUNK = 2000
 _CODE_BLOCK = re.compile(r"```[ \t]*python\b", re.IGNORECASE)
 
 
@@ -111,15 +116,20 @@ def grade_frame(frame, graders: list[str], workers: int | None, timeout_s: float
     base["n_chars"] = [len(t) for t in full_texts]
     base["finish_reason"] = frame["finish_reason"].astype(str).to_numpy()
     parts, versions = [], {}
+    shown = progress.bar(len(graders) * len(unique), f"grade ({', '.join(graders)}): unique answer",
+                         unit="answers")
     for name in graders:
         grader = get_grader(name)
         versions[name] = grader.version
-        u_texts = [t for t, _ in unique]
-        correct = grading_pool.grade_many(u_texts, [g for _, g in unique], grader=name, workers=workers,
-                                          timeout_s=timeout_s)
-        extract_many = getattr(grading_pool, "extract_many", None)
-        extracted = (extract_many(u_texts, grader=name, workers=workers, timeout_s=timeout_s)
-                     if extract_many else [None] * len(u_texts))
+        correct, extracted = [], []
+        # chunks on one pool (workers stay up) only so that the log shows progress between them
+        with grading_pool.GradingPool(name, workers=workers, timeout_s=timeout_s) as pool:
+            for start in range(0, len(unique), GRADE_CHUNK):
+                chunk = unique[start:start + GRADE_CHUNK]
+                texts_c = [t for t, _ in chunk]
+                correct += pool.grade(texts_c, [g for _, g in chunk])
+                extracted += pool.extract(texts_c)
+                shown.update(len(chunk))
         by_pair = {pair: (bool(c), e) for pair, c, e in zip(unique, correct, extracted)}
         part = base.copy()
         part["grader"] = name
@@ -129,6 +139,7 @@ def grade_frame(frame, graders: list[str], workers: int | None, timeout_s: float
         parts.append(part[COLUMNS])
         log.info("grader %s: %d unique answers, accuracy %.3f", name, len(unique),
                  part["correct"].mean() if len(part) else float("nan"))
+    shown.close()
     return pd.concat(parts, ignore_index=True), versions
 
 

@@ -22,16 +22,22 @@ import logging
 
 import pandas as pd
 
-from spurious_rewards import paths, prompts, provenance
+from spurious_rewards import paths, progress, prompts, provenance
 from spurious_rewards.cliargs import add_model, add_params
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.data import loaders
 from spurious_rewards.io import DataError, read_jsonl, write_jsonl, write_parquet
 
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("labels", "grader", "models.{model}", "evaluate.backend", "evaluate.batch_size", "evaluate.vllm",
+          "experiment.device")
+
 log = logging.getLogger(__name__)
 
 # Wall-time bound per extracted answer (the grading pool's default; math-verify needs well under 1 s).
 EXTRACT_TIMEOUT_S = 5.0
+# answers per extraction call: the log shows progress after each
+EXTRACT_CHUNK = 20000
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -82,9 +88,16 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     # Extraction parses raw model output, the step that can hang on a pathological completion, so it
     # runs in worker processes with a hard bound per answer (a timed-out answer casts no vote). The
     # equivalence checks below compare short extracted strings and stay in this process.
-    extracted = iter(extract_many([s.text for samples in outputs for s in samples], params.raw["grader"],
-                                  workers=params.raw["resources"]["labels"]["cpus"],
-                                  timeout_s=EXTRACT_TIMEOUT_S))
+    texts_out = [s.text for samples in outputs for s in samples]
+    answers_all: list = []
+    with progress.bar(len(texts_out), f"labels {model}: answers extracted", unit="answers") as shown:
+        for start in range(0, len(texts_out), EXTRACT_CHUNK):
+            chunk = texts_out[start:start + EXTRACT_CHUNK]
+            answers_all += extract_many(chunk, params.raw["grader"],
+                                        workers=params.raw["resources"]["labels"]["cpus"],
+                                        timeout_s=EXTRACT_TIMEOUT_S)
+            shown.update(len(chunk))
+    extracted = iter(answers_all)
     majority, incorrect, sample_rows, unlabelled = [], [], [], 0
     for row, samples in zip(rows, outputs):
         answers = [next(extracted) for _ in samples]

@@ -8,7 +8,7 @@ label rewards) and optionally ``id``, ``prompt`` and ``step``; every other
 field reaches the reward as a keyword column, as TRL passes a dataset's
 columns.  NAME is a registered reward or ``module:attribute`` naming a reward
 factory (the module importable from the working directory).  Output rows are
-the input rows, in order, plus ``reward``.  Bad input exits non-zero with the
+the input rows, in order, plus ``reward``.  Bad input exits 2 (as every command) with the
 file and line on stderr and writes no output (we write a temp file beside the
 target and ``os.replace`` it only on success).  Blank lines are skipped.
 Rows are scored in groups of equal ``step`` (missing = 0), the step being what
@@ -165,7 +165,7 @@ def _write_atomically(path: Path, rows: list[dict]) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``score``; returns the process exit status (0 ok, 1 bad input, 2 bad options)."""
+    """Run ``score``; returns the process exit status (0 ok, 2 bad input or options, as every command)."""
     from .rewards import build_reward, reward_spec
 
     try:
@@ -185,19 +185,19 @@ def main(args: argparse.Namespace) -> int:
         rows = _read_rows(args.input, label_column)
     except OSError as err:
         print(f"score: {args.input}: cannot read ({err.strerror or err})", file=sys.stderr)
-        return 1
+        return 2
     except InputError as err:
         print(f"score: {err}", file=sys.stderr)
-        return 1
+        return 2
     try:
         rewards = _score(rows, reward)
     except ValueError as err:  # e.g. completions in an unexpected shape
         print(f"score: {args.input}: {err}", file=sys.stderr)
-        return 1
+        return 2
     out_rows = [{**row, "reward": value} for row, value in zip(rows, rewards)]
     try:
         _write_atomically(args.output, out_rows)
     except OSError as err:
         print(f"score: {args.output}: cannot write ({err.strerror or err})", file=sys.stderr)
-        return 1
+        return 2
     return 0

@@ -5,18 +5,29 @@ and command from here, and `python -m spurious_rewards export-dvc` renders the s
 dvc.yaml. Output templates are relative to `experiment.results_dir` and use the wildcards
 {model}, {condition}, {seed}.
 
-Inputs come in two forms. `inputs` gives the exact files a job reads for a concrete parameter set
-(Snakemake builds its DAG from them). `dvc_deps` gives the same dependencies as templates that DVC's
-own `matrix` expansion can fill in; where the exact input depends on a parameter value (the labels a
-condition trains on), DVC depends on the enclosing folder instead, which can only over-trigger.
+Data inputs come in two forms. `inputs` gives the exact files a job reads for a concrete parameter
+set (Snakemake builds its DAG from them). `dvc_deps` gives the same dependencies as templates that
+DVC's own `matrix` expansion can fill in; where the exact input depends on a parameter value (the
+labels a condition trains on), DVC depends on the enclosing folder instead, which can only
+over-trigger.
+
+Code and parameters are not listed here: they are derived from the stage's command module
+(cli.COMMANDS) by codegraph. `code_files` is every package module its import graph reaches,
+`params` the union of the `PARAMS` those modules declare (keys templated on a wildcard the stage
+does not have, such as `conditions.{condition}` for evaluate_base, drop out). DVC depends on both;
+Snakemake sees both through `fingerprint`, a rule param, so editing a module a stage imports or a
+key it reads reruns the stage in either engine.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Callable
 
-from spurious_rewards import paths
+from spurious_rewards import codegraph, paths
 from spurious_rewards.config import Params
 
 PY = "python -m spurious_rewards"
@@ -40,11 +51,17 @@ class Stage:
     outputs: tuple[Output, ...]
     inputs: Callable[[Params, dict], dict[str, object]]
     dvc_deps: tuple[str, ...]
-    params: tuple[str, ...]
     args: tuple[str, ...]
     resources: str
+    # conda env of the rule; stages that can use a GPU name a second env (vLLM, CUDA) for GPU runs
     env: str
-    code: tuple[str, ...] = field(default=())
+    gpu_env: str | None = None
+
+    def env_for(self, params: Params) -> str:
+        """The GPU env when the run is on CUDA (experiment.device) or the stage's resources ask for GPUs."""
+        gpu = (params.experiment["device"] == "cuda"
+               or bool(params.section("resources")[self.resources].get("gpus")))
+        return self.gpu_env if gpu and self.gpu_env else self.env
 
     def output_paths(self, params: Params, **wc) -> dict[str, str]:
         root = params.results_dir
@@ -57,6 +74,42 @@ class Stage:
     @property
     def name_on_cli(self) -> str:
         return self.name.removesuffix("_base")
+
+    @property
+    def entry_module(self) -> str:
+        from spurious_rewards.cli import COMMANDS
+
+        return COMMANDS[self.name_on_cli][0]
+
+    @cached_property
+    def code_files(self) -> tuple[Path, ...]:
+        """The package's source files this stage runs (its command module's import closure)."""
+        return tuple(codegraph.reached_files(self.entry_module))
+
+    @cached_property
+    def code_hash(self) -> str:
+        return codegraph.files_hash(list(self.code_files))
+
+    @property
+    def code_deps(self) -> tuple[str, ...]:
+        """code_files relative to the repository root, as DVC lists them."""
+        root = codegraph.PACKAGE_DIR.parent.parent
+        return tuple(path.relative_to(root).as_posix() for path in self.code_files)
+
+    @cached_property
+    def declared_params(self) -> tuple[str, ...]:
+        """Every key the reached modules declare, before dropping other stages' wildcards."""
+        keys: dict[str, None] = {}
+        for path in self.code_files:
+            keys.update(dict.fromkeys(codegraph.declared_params(path)))
+        return tuple(keys)
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The parameter keys a job of this stage reads; a key covered by a shorter one is left out."""
+        own = [k for k in self.declared_params
+               if set(re.findall(r"{(\w+)}", k)) <= set(self.wildcards)]
+        return tuple(k for k in own if not any(k.startswith(o + ".") for o in own))
 
     def log_template(self) -> str:
         suffix = "/".join("{%s}" % w if w != "seed" else "seed{seed}" for w in self.wildcards)
@@ -147,8 +200,7 @@ STAGES: tuple[Stage, ...] = (
                  Output("one_shot", "data/one_shot.jsonl"),
                  Output("benchmarks", "data/benchmarks", directory=True)),
         inputs=_data_inputs,
-        dvc_deps=("src/spurious_rewards/data",),
-        params=("data",),
+        dvc_deps=(),
         args=(),
         resources="data",
         env="envs/data.yaml",
@@ -159,11 +211,11 @@ STAGES: tuple[Stage, ...] = (
         wildcards=("model",),
         outputs=(Output("model", "models/{model}/base", directory=True),),
         inputs=_base_inputs,
-        dvc_deps=("src/spurious_rewards/model", "{R}/data/train.jsonl", "{R}/data/benchmarks"),
-        params=("models.{model}", "data.synthetic", "experiment.device"),
+        dvc_deps=("{R}/data/train.jsonl", "{R}/data/benchmarks"),
         args=("--model", "{model}"),
         resources="base",
         env="envs/train.yaml",
+        gpu_env="envs/train-gpu.yaml",
     ),
     Stage(
         name="labels",
@@ -174,12 +226,11 @@ STAGES: tuple[Stage, ...] = (
                  Output("incorrect", "labels/{model}/incorrect.jsonl"),
                  Output("samples", "labels/{model}/samples.parquet")),
         inputs=_labels_inputs,
-        dvc_deps=("src/spurious_rewards/labels.py", "src/spurious_rewards/voting.py",
-                  "src/spurious_rewards/generation", "{R}/models/{model}/base", "{R}/data/train.jsonl"),
-        params=("labels", "grader", "models.{model}", "evaluate.backend"),
+        dvc_deps=("{R}/models/{model}/base", "{R}/data/train.jsonl"),
         args=("--model", "{model}"),
         resources="labels",
         env="envs/eval.yaml",
+        gpu_env="envs/eval-gpu.yaml",
     ),
     Stage(
         name="train",
@@ -190,13 +241,11 @@ STAGES: tuple[Stage, ...] = (
                  Output("metrics", RUN_DIR + "/train_metrics.csv"),
                  Output("provenance", RUN_DIR + "/train_metrics.csv" + PROV)),
         inputs=_train_inputs,
-        dvc_deps=("src/spurious_rewards/training", "src/spurious_rewards/rewards.py",
-                  "src/spurious_rewards/grading", "{R}/models/{model}/base", "{R}/data",
-                  "{R}/labels/{model}"),
-        params=("train", "models.{model}", "conditions.{condition}", "grader", "experiment.device"),
+        dvc_deps=("{R}/models/{model}/base", "{R}/data", "{R}/labels/{model}"),
         args=("--model", "{model}", "--condition", "{condition}", "--seed", "{seed}"),
         resources="train",
         env="envs/train.yaml",
+        gpu_env="envs/train-gpu.yaml",
     ),
     Stage(
         name="evaluate_base",
@@ -205,12 +254,11 @@ STAGES: tuple[Stage, ...] = (
         outputs=(Output("completions", "eval/{model}/base/completions.parquet"),
                  Output("provenance", "eval/{model}/base/completions.parquet" + PROV)),
         inputs=_evaluate_base_inputs,
-        dvc_deps=("src/spurious_rewards/evaluate.py", "src/spurious_rewards/generation",
-                  "{R}/models/{model}/base", "{R}/data/benchmarks"),
-        params=("evaluate", "data.benchmarks", "models.{model}"),
+        dvc_deps=("{R}/models/{model}/base", "{R}/data/benchmarks"),
         args=("--model", "{model}", "--base"),
         resources="evaluate",
         env="envs/eval.yaml",
+        gpu_env="envs/eval-gpu.yaml",
     ),
     Stage(
         name="evaluate",
@@ -219,12 +267,11 @@ STAGES: tuple[Stage, ...] = (
         outputs=(Output("completions", EVAL_RUN + "/completions.parquet"),
                  Output("provenance", EVAL_RUN + "/completions.parquet" + PROV)),
         inputs=_evaluate_inputs,
-        dvc_deps=("src/spurious_rewards/evaluate.py", "src/spurious_rewards/generation",
-                  "{R}/" + CKPT_DIR, "{R}/data/benchmarks"),
-        params=("evaluate", "data.benchmarks", "models.{model}"),
+        dvc_deps=("{R}/" + CKPT_DIR, "{R}/data/benchmarks"),
         args=("--model", "{model}", "--condition", "{condition}", "--seed", "{seed}"),
         resources="evaluate",
         env="envs/eval.yaml",
+        gpu_env="envs/eval-gpu.yaml",
     ),
     Stage(
         name="grade_base",
@@ -233,11 +280,7 @@ STAGES: tuple[Stage, ...] = (
         outputs=(Output("grades", "eval/{model}/base/grades.parquet"),
                  Output("provenance", "eval/{model}/base/grades.parquet" + PROV)),
         inputs=_grade_base_inputs,
-        dvc_deps=("src/spurious_rewards/grading", "src/spurious_rewards/grade.py",
-                  "{R}/eval/{model}/base/completions.parquet", "{R}/data/benchmarks",
-                  "src/spurious_rewards/prompts.py"),
-        # models.{model}: its answer region (answer_region / prompt_template) decides what is graded
-        params=("analysis.graders", "models.{model}"),
+        dvc_deps=("{R}/eval/{model}/base/completions.parquet", "{R}/data/benchmarks"),
         args=("--model", "{model}", "--base"),
         resources="grade",
         env="envs/grade.yaml",
@@ -249,11 +292,7 @@ STAGES: tuple[Stage, ...] = (
         outputs=(Output("grades", EVAL_RUN + "/grades.parquet"),
                  Output("provenance", EVAL_RUN + "/grades.parquet" + PROV)),
         inputs=_grade_inputs,
-        dvc_deps=("src/spurious_rewards/grading", "src/spurious_rewards/grade.py",
-                  "{R}/" + EVAL_RUN + "/completions.parquet", "{R}/data/benchmarks",
-                  "src/spurious_rewards/prompts.py"),
-        # models.{model}: its answer region (answer_region / prompt_template) decides what is graded
-        params=("analysis.graders", "models.{model}"),
+        dvc_deps=("{R}/" + EVAL_RUN + "/completions.parquet", "{R}/data/benchmarks"),
         args=("--model", "{model}", "--condition", "{condition}", "--seed", "{seed}"),
         resources="grade",
         env="envs/grade.yaml",
@@ -264,8 +303,7 @@ STAGES: tuple[Stage, ...] = (
         wildcards=(),
         outputs=(Output("analysis", "analysis", directory=True),),
         inputs=_analyze_inputs,
-        dvc_deps=("src/spurious_rewards/analysis", "{R}/eval", "{R}/runs"),
-        params=("analysis", "experiment"),
+        dvc_deps=("{R}/eval", "{R}/runs"),
         args=(),
         resources="analyze",
         env="envs/analysis.yaml",
@@ -276,8 +314,7 @@ STAGES: tuple[Stage, ...] = (
         wildcards=(),
         outputs=(Output("report", "report", directory=True),),
         inputs=_report_inputs,
-        dvc_deps=("src/spurious_rewards/report", "{R}/analysis"),
-        params=("analysis", "experiment"),
+        dvc_deps=("{R}/analysis",),
         args=(),
         resources="report",
         env="envs/analysis.yaml",
@@ -303,7 +340,9 @@ def _lookup(raw: dict, dotted: str):
 
 
 def fingerprint(params: Params, stage_: Stage, **wc) -> str:
-    """Hash of the parameter values a job depends on: Snakemake reruns the job when it changes."""
+    """Hash of the parameter values and the source files a job depends on: Snakemake reruns the job
+    when it changes (its `code` trigger sees only the shell command, not the modules it runs)."""
     from spurious_rewards.config import canonical_hash
 
-    return canonical_hash({key: _lookup(params.raw, key) for key in params_keys(stage_, **wc)})
+    return canonical_hash({"params": {key: _lookup(params.raw, key) for key in params_keys(stage_, **wc)},
+                           "code": stage_.code_hash})

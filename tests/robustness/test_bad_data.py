@@ -185,7 +185,7 @@ def test_score_refuses_a_non_text_completion(tmp_path, capsys, completion):
     src.write_text(json.dumps({"completion": "fine", "answer": "1"}) + "\n"
                    + json.dumps({"completion": completion, "answer": "1"}) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    assert _score(["--reward", "format_boxed", str(src), str(out)]) == 1
+    assert _score(["--reward", "format_boxed", str(src), str(out)]) == 2
     _one_error_line(capsys, f"{src}:2:", "'completion' must be text or a list of chat messages")
     assert not out.exists()
 
@@ -204,7 +204,7 @@ def test_score_refuses_deeply_nested_json(tmp_path, capsys):
     src = tmp_path / "in.jsonl"
     src.write_text('{"completion": "x", "extra": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    assert _score(["--reward", "random", str(src), str(out)]) == 1
+    assert _score(["--reward", "random", str(src), str(out)]) == 2
     _one_error_line(capsys, f"{src}:1:", "nested too deeply")
     assert not out.exists()
 
@@ -214,5 +214,5 @@ def test_score_refuses_a_non_text_label(tmp_path, capsys, answer):
     src = tmp_path / "in.jsonl"
     src.write_text('{"completion": "\\\\boxed{1}", "answer": ' + answer + "}\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    assert _score(["--reward", "ground_truth", "--workers", "0", str(src), str(out)]) == 1
+    assert _score(["--reward", "ground_truth", "--workers", "0", str(src), str(out)]) == 2
     _one_error_line(capsys, f"{src}:1:", "'answer' must be text")

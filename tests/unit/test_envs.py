@@ -8,7 +8,9 @@ project environment and this test checks what can be checked without solving:
     project, installed from the checkout);
   * the pins agree with requirements/lock-cpu.txt (the tested CPU set) and, for GPU-only packages that
     the CPU lock lacks (vllm, deepspeed), with pyproject's `gpu` extra;
-  * every rule of the workflow names a conda env, and that file exists.
+  * every rule of the workflow names a conda env, and that file exists, under the CPU default and under
+    a GPU parameter set (the GPU variants *-gpu.yaml); CPU envs hold no vLLM/DeepSpeed;
+  * (marked `pypi`, needs PyPI, minutes) each env's pip set resolves from wheels with pip's dry run.
 Users create the envs with `snakemake --software-deployment-method conda` (README).
 """
 
@@ -162,32 +164,128 @@ def test_python_matches_requires_python(path):
     assert SpecifierSet(project["requires-python"]).contains(version), (python, project["requires-python"])
 
 
-@pytest.fixture(scope="module")
-def workflow_rules():
+def _rules(params_file: str | None = None) -> list:
     """The rules as Snakemake itself parses them (no conda needed to read `conda:` directives)."""
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import OutputSettings, ResourceSettings
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
+    config = ConfigSettings(config={"params": params_file} if params_file else {})
     cwd = os.getcwd()
     try:
         with SnakemakeApi(OutputSettings()) as api:
-            workflow = api.workflow(resource_settings=ResourceSettings(cores=1),
+            workflow = api.workflow(resource_settings=ResourceSettings(cores=1), config_settings=config,
                                     snakefile=REPO / "Snakefile", workdir=REPO)
-            yield list(workflow._workflow.rules)
+            return list(workflow._workflow.rules)
     finally:
         os.chdir(cwd)
 
 
-def test_every_rule_names_an_existing_env_file(workflow_rules):
+@pytest.fixture(scope="module")
+def workflow_envs() -> dict[str, dict[str, Path]]:
+    """rule -> env file, for the CPU default (params.yaml) and a GPU parameter set (the paper preset)."""
+    out = {}
+    for label, params_file in (("cpu", None), ("gpu", "presets/paper.yaml")):
+        envs = {}
+        for rule in _rules(params_file):
+            if rule.name == "all" or rule.norun:
+                continue
+            assert rule.conda_env, f"rule {rule.name} has no conda: directive"
+            env = Path(str(rule.conda_env))
+            envs[rule.name] = (Path(rule.basedir) / env).resolve() if not env.is_absolute() else env
+        out[label] = envs
+    return out
+
+
+def test_every_rule_names_an_existing_env_file(workflow_envs):
     used = set()
-    for rule in workflow_rules:
-        if rule.name == "all" or rule.norun:
-            continue
-        assert rule.conda_env, f"rule {rule.name} has no conda: directive"
-        env = Path(str(rule.conda_env))
-        path = (Path(rule.basedir) / env).resolve() if not env.is_absolute() else env
-        assert path.is_file(), f"rule {rule.name}: conda env {rule.conda_env} -> {path} does not exist"
-        assert path.parent == REPO / "envs", f"rule {rule.name}: env outside envs/: {path}"
-        used.add(path)
+    for label, envs in workflow_envs.items():
+        for rule, path in envs.items():
+            assert path.is_file(), f"rule {rule} ({label}): conda env {path} does not exist"
+            assert path.parent == REPO / "envs", f"rule {rule}: env outside envs/: {path}"
+            used.add(path)
     unused = {p.resolve() for p in ENVS} - used
     assert not unused, f"env files no rule uses: {sorted(p.name for p in unused)}"
+
+
+def test_params_choose_the_cpu_or_gpu_env(workflow_envs):
+    cpu, gpu = ({rule: path.name for rule, path in workflow_envs[k].items()} for k in ("cpu", "gpu"))
+    assert {cpu[r] for r in ("base", "train")} == {"train.yaml"}
+    assert {cpu[r] for r in ("labels", "evaluate_base", "evaluate")} == {"eval.yaml"}
+    assert {gpu[r] for r in ("base", "train")} == {"train-gpu.yaml"}
+    assert {gpu[r] for r in ("labels", "evaluate_base", "evaluate")} == {"eval-gpu.yaml"}
+    # CPU-only rules keep their one env
+    for rule in ("data", "grade", "grade_base", "analyze", "report"):
+        assert cpu[rule] == gpu[rule]
+
+
+# GPU-only packages: never in a CPU env; DeepSpeed in no env (PyPI has no wheel of it).
+GPU_ONLY = {"vllm", "deepspeed"}
+
+
+def _pip_names(path: Path) -> dict[str, str]:
+    _, pip = _split(_load(path))
+    return {canonicalize_name(Requirement(e).name): e for e in pip if not LOCAL_PIP.match(e.strip())}
+
+
+@pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
+def test_cpu_envs_hold_no_gpu_packages_and_gpu_envs_extend_them(path):
+    names = _pip_names(path)
+    assert "deepspeed" not in names, f"{path.name}: deepspeed has no wheel (see envs/train-gpu.yaml)"
+    if path.stem.endswith("-gpu"):
+        cpu = _pip_names(path.with_name(path.stem.removesuffix("-gpu") + ".yaml"))
+        assert {k: v for k, v in names.items() if k not in GPU_ONLY} == cpu, f"{path.name} drifted from its CPU twin"
+        assert "vllm" in names
+    else:
+        assert not GPU_ONLY & set(names), f"{path.name}: GPU-only packages {GPU_ONLY & set(names)} in a CPU env"
+
+
+# Pure-Python sdists allowed where PyPI has no wheel of the pinned version (no compiler needed):
+# antlr4 4.9.3 is math-verify's runtime in the tested lock; 4.13.2 has a wheel but grades
+# \boxed{10\%} against 10 differently (measured), so the env keeps 4.9.3.
+SDIST_ALLOWED = {"antlr4-python3-runtime"}
+
+
+def _pypi_reachable() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("pypi.org", 443), timeout=5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.pypi
+@pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
+def test_env_resolves_from_wheels_on_pypi(path, tmp_path):
+    """pip resolves each env's pip set from PyPI wheels for the env's CPython on this platform (the
+    cluster's Linux x86_64), without building anything but the SDIST_ALLOWED pure-Python packages."""
+    import json
+    import platform
+    import subprocess
+    import sys
+
+    if not (sys.platform == "linux" and platform.machine() == "x86_64"):
+        pytest.skip("the envs target Linux x86_64")
+    conda, _ = _split(_load(path))
+    (python,) = [s for s in conda if MATCH_SPEC.match(s)["name"] == "python"]
+    wanted = MATCH_SPEC.match(python)["version"].lstrip("=<>!~ ").rstrip(".*")
+    # pip refuses --no-binary together with --python-version, so this interpreter stands in for the env's
+    if "%d.%d" % sys.version_info[:2] != wanted:
+        pytest.skip(f"needs Python {wanted} (the env's) to resolve for it")
+    if not _pypi_reachable():
+        pytest.skip("PyPI not reachable (offline)")
+    reqs = list(_pip_names(path).values())
+    report = tmp_path / "report.json"
+    # --isolated: only PyPI, none of this machine's pip config (local indexes, find-links, constraints)
+    cmd = [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--ignore-installed", "--quiet",
+           "--only-binary=:all:", *(f"--no-binary={n}" for n in sorted(SDIST_ALLOWED)),
+           "--report", str(report), *reqs]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, f"{path.name}: pip cannot resolve from wheels:\n{out.stderr[-3000:]}"
+    installs = json.loads(report.read_text())["install"]
+    sdists = {canonicalize_name(i["metadata"]["name"]) for i in installs
+              if not i["download_info"]["url"].endswith(".whl")}
+    assert sdists <= SDIST_ALLOWED, f"{path.name}: would build {sorted(sdists - SDIST_ALLOWED)} from source"
+    names = {canonicalize_name(i["metadata"]["name"]) for i in installs}
+    assert set(_pip_names(path)) <= names

@@ -168,3 +168,23 @@ def test_grade_frame_grades_the_answer_region_and_detects_code_on_the_whole_text
         assert out["correct"].tolist() == expected, region
         assert out["has_python"].tolist() == [True, False]
         assert out["n_chars"].tolist() == [len(t) for t in texts]
+
+
+def test_evaluate_and_grade_logs_show_progress(tree, capfd):
+    """Rules redirect stderr to the job's log: it carries N/M counts and an ETA."""
+    import re
+
+    from spurious_rewards import grade
+
+    _, results, params = tree
+    assert evaluate.main(parse(params, "--base")) == 0
+    err = capfd.readouterr().err
+    # 1 checkpoint (step 0) x 2 benchmarks x 2 variants
+    assert re.search(r"evaluate toy/base: shard .*: 4/4 shards \(100%\) elapsed \S+, ETA 00:00", err), err
+    assert re.search(r"generate: 4/4 seq \(100%\)", err)  # arith: 4 problems, greedy
+    parser = argparse.ArgumentParser()
+    grade.configure_parser(parser)
+    assert grade.main(parser.parse_args(["--params", str(params), "--model", "toy", "--base"])) == 0
+    err = capfd.readouterr().err
+    m = re.search(r"grade \(math_verify, paper\): unique answer: (\d+)/(\d+) answers \(100%\)", err)
+    assert m and m.group(1) == m.group(2) and int(m.group(1)) > 0, err

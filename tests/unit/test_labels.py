@@ -61,7 +61,7 @@ def test_votes_and_incorrect_subset(params):
     assert samples["correct"].tolist() == [True, True, False, False, False, False, True, False] + [False] * 4
 
 
-def test_extraction_goes_through_the_bounded_pool(params, monkeypatch):
+def test_extraction_goes_through_the_bounded_pool(params, monkeypatch, capfd):
     calls = []
     real = pool.extract_many
 
@@ -73,3 +73,12 @@ def test_extraction_goes_through_the_bounded_pool(params, monkeypatch):
     labels._sample(params, "toy")
     assert calls == [(12, params.raw["grader"], params.raw["resources"]["labels"]["cpus"],
                       labels.EXTRACT_TIMEOUT_S)]
+    # in chunks, each followed by a progress line in the job's log
+    calls.clear()
+    monkeypatch.setattr(labels, "EXTRACT_CHUNK", 5)
+    monkeypatch.setenv("SPURIOUS_PROGRESS_INTERVAL", "0")
+    capfd.readouterr()
+    first = labels._sample(params, "toy")[0]
+    assert [c[0] for c in calls] == [5, 5, 2] and first == labels._sample(params, "toy")[0]
+    err = capfd.readouterr().err
+    assert "labels toy: answers extracted: 10/12 answers (83%)" in err and "12/12 answers (100%)" in err

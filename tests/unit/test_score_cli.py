@@ -103,7 +103,7 @@ def test_bad_input_fails_without_output(tmp_path, capsys, lines, reward, message
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out.jsonl"
-    assert run(["--reward", reward, "--workers", "1", str(src), str(out)]) == 1
+    assert run(["--reward", reward, "--workers", "1", str(src), str(out)]) == 2
     err = capsys.readouterr().err
     assert str(src) + message in err
     assert not out.exists()
@@ -114,7 +114,7 @@ def test_failed_run_leaves_an_existing_output_untouched(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", ["{oops"])
     out = tmp_path / "out.jsonl"
     out.write_text("previous\n")
-    assert run(["--reward", "format_boxed", str(src), str(out)]) == 1
+    assert run(["--reward", "format_boxed", str(src), str(out)]) == 2
     assert out.read_text() == "previous\n"
 
 
@@ -137,7 +137,7 @@ def test_bad_options_exit_2(tmp_path, capsys, extra, message):
 
 
 def test_missing_input_file(tmp_path, capsys):
-    assert run(["--reward", "random", str(tmp_path / "nope.jsonl"), str(tmp_path / "o.jsonl")]) == 1
+    assert run(["--reward", "random", str(tmp_path / "nope.jsonl"), str(tmp_path / "o.jsonl")]) == 2
     assert "nope.jsonl" in capsys.readouterr().err
 
 

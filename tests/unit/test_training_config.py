@@ -224,3 +224,75 @@ def test_final_window_checkpoint_schedule():
     assert plan({**train, "save_final_window": 25}).export_steps() == list(range(1, 26))
     with pytest.raises(ParamsError, match="save_final_window"):
         plan({**train, "save_final_window": 26})
+
+
+def _with_train(tmp_path, **train) -> Params:
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["train"].update(train)
+    raw["experiment"]["results_dir"] = str(tmp_path / "results")
+    return _params(raw, tmp_path)
+
+
+def test_trl_passthrough_reaches_grpo_config_and_the_dry_run(tmp_path):
+    params = _with_train(tmp_path, trl={"log_completions": True, "vllm_enable_sleep_mode": True,
+                                        "vllm_tensor_parallel_size": 2})
+    kw = grpo_kwargs(params, "toy", "ground_truth", 1, output_dir="o", device="cpu")
+    assert (kw["log_completions"], kw["vllm_enable_sleep_mode"], kw["vllm_tensor_parallel_size"]) == (True, True, 2)
+    cfg = make_config(kw)
+    assert cfg.vllm_tensor_parallel_size == 2 and cfg.log_completions is True
+    out = _cli("train", "--dry-run", "--params", params.path, "--model", "toy", "--condition", "ground_truth",
+               "--seed", "1")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["grpo_config"]["vllm_tensor_parallel_size"] == 2
+
+
+@pytest.mark.parametrize("trl, message", [
+    ({"log_complétions": True}, None),  # schema: not a Python identifier
+    ({"log_completion": True}, r"train\.trl.*log_completion: not a field of TRL .*GRPOConfig \(did you mean "
+                               r"log_completions"),
+    ({"learning_rate": 1.0}, r"train\.trl.*learning_rate: .*set by the pipeline; set train\.learning_rate"),
+    ({"epsilon_high": 0.28}, r"train\.trl.*epsilon_high: .*set train\.epsilon / clip instead"),
+    ({"num_iterations": 2}, r"train\.trl.*num_iterations: .*fixed by the pipeline"),
+])
+def test_trl_passthrough_refuses_unknown_and_pipeline_fields(tmp_path, trl, message):
+    if message is None:
+        with pytest.raises(ParamsError, match=r"train\.trl"):
+            _with_train(tmp_path, trl=trl)
+        return
+    params = _with_train(tmp_path, trl=trl)
+    with pytest.raises(ParamsError, match=message):
+        grpo_kwargs(params, "toy", "ground_truth", 1, output_dir="o", device="cpu")
+    out = _cli("train", "--dry-run", "--params", params.path, "--model", "toy", "--condition", "ground_truth",
+               "--seed", "1")
+    assert out.returncode == 2 and list(trl)[0] in out.stderr
+
+
+def test_every_field_the_pipeline_sets_is_classified():
+    """A GRPOConfig key grpo_kwargs sets must be refused in train.trl or listed as overridable."""
+    import dataclasses
+
+    from trl import GRPOConfig
+
+    from spurious_rewards.training import grpo_config as gc
+
+    fields = {f.name for f in dataclasses.fields(GRPOConfig)}
+    classified = set(gc.PIPELINE_FIELDS) | gc._FIXED_HERE | gc.TRL_OVERRIDABLE
+    assert classified <= fields, classified - fields
+    paper = yaml.safe_load((REPO / "presets" / "paper.yaml").read_text())
+    for raw in (yaml.safe_load((REPO / "params.yaml").read_text()), paper):
+        params = Params(raw=raw)
+        m, c = params.models[0], params.conditions[0]
+        assert set(grpo_kwargs(params, m, c, 1, output_dir="o", device="cuda")) <= classified
+
+
+def test_trackers_and_run_names(tmp_path):
+    params = _with_train(tmp_path, report_to=["wandb", "trackio"])
+    kw = grpo_kwargs(params, "toy", "random", 3, output_dir="o", device="cpu")
+    assert kw["report_to"] == ["wandb", "trackio"] and kw["run_name"] == "toy/random/seed3"
+    assert grpo_kwargs(_with_train(tmp_path, report_to=[]), "toy", "random", 3, output_dir="o",
+                       device="cpu")["report_to"] == ["none"]
+    with pytest.raises(ParamsError, match="report_to"):
+        _with_train(tmp_path, report_to=["mlflow"])
+    with pytest.raises(ParamsError, match="report_to.*'none' cannot be combined"):
+        grpo_kwargs(_with_train(tmp_path, report_to=["none", "wandb"]), "toy", "random", 3, output_dir="o",
+                    device="cpu")

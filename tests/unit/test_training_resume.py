@@ -88,7 +88,7 @@ def test_uninterrupted_run_writes_declared_outputs(reference):
     assert any(not torch.equal(base[k], final[k]) for k in final)
 
 
-def test_sigterm_then_resume_matches_uninterrupted(reference, tmp_path):
+def test_sigterm_then_resume_matches_uninterrupted(reference, tmp_path, capfd):
     ref_params, _ = reference
     params = _setup(tmp_path)
     state = paths.train_state_dir(params.results_dir, MODEL, COND, SEED)
@@ -104,11 +104,16 @@ def test_sigterm_then_resume_matches_uninterrupted(reference, tmp_path):
     half.mkdir()
     (half / "model.safetensors").write_bytes(b"truncated")
 
+    capfd.readouterr()
     summary = stage.run(params, MODEL, COND, SEED)
     assert summary["resumed_from"].endswith("checkpoint-2")
     # the planted folder was removed; checkpoint-4 is now the real one, kept as the fallback of checkpoint-6
     assert checkpoints.is_complete(half) and checkpoints.verify(half) is None
     assert (half / "model.safetensors").read_bytes() != b"truncated"
+    # the job's log (stderr) counts rollout steps from where it resumed, with an ETA
+    progress = [line for line in capfd.readouterr().err.splitlines() if ": rollout step: " in line]
+    assert progress[0].startswith(f"train {MODEL}/{COND}/seed{SEED}: rollout step: 1/3 step (33%)")
+    assert "3/3 step (100%)" in progress[-1] and "ETA 00:00" in progress[-1]
     for step in (1, 2, 3):
         ref, got = _weights(ref_params, step), _weights(params, step)
         assert ref.keys() == got.keys()

@@ -14,9 +14,15 @@ sys.path.insert(0, SRC)
 
 from spurious_rewards import stages
 from spurious_rewards.config import load_params
+from spurious_rewards.overrides import PARAMS_ENV, resolve as resolve_params
 
 
-PARAMS_FILE = config.get("params", "params.yaml")
+# --config params=FILE / --configfile FILE select the parameter file; other --config/--configfile keys
+# override it, merged into <results_dir>/params/resolved-<hash>.yaml, which every job then reads (README).
+PARAMS_FILE = resolve_params(workflow.config_settings.config_args, workflow.config_settings.configfiles)
+# Jobs find it through the environment: the command text stays the same whatever the overrides, so only
+# the per-job parameter fingerprint decides what reruns (not Snakemake's code trigger).
+os.environ[PARAMS_ENV] = PARAMS_FILE
 with open(PARAMS_FILE, encoding="utf-8") as _fh:
     _RAW = yaml.safe_load(_fh)
 validate(_RAW, schema="../schemas/params.schema.yaml")
@@ -74,7 +80,7 @@ def stage_threads(name):
 
 
 def stage_env(name):
-    return "../../" + stages.stage(name).env
+    return "../../" + stages.stage(name).env_for(P)
 
 
 def stage_shell(name):
@@ -82,7 +88,7 @@ def stage_shell(name):
     wc = {w: "{wildcards.%s}" % w for w in stage.wildcards}
     # relative, so that moving the checkout does not change every job's code (a rerun trigger)
     src = os.path.relpath(SRC)
-    return f"PYTHONPATH={src}${{{{PYTHONPATH:+:$PYTHONPATH}}}} " + stage.command(PARAMS_FILE, **wc) + " > {log} 2>&1"
+    return f"PYTHONPATH={src}${{{{PYTHONPATH:+:$PYTHONPATH}}}} " + stage.command(f'"${PARAMS_ENV}"', **wc) + " > {log} 2>&1"
 
 
 def cacheable(rule_proxy):

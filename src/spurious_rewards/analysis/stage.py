@@ -27,6 +27,10 @@ from spurious_rewards import cliargs, io, paths, provenance
 from spurious_rewards.analysis import code_reasoning, metrics
 from spurious_rewards.config import Params, canonical_hash, load_params
 
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("analysis", "grader", "experiment.models", "experiment.conditions", "experiment.seeds", "models",
+          "conditions", "data.benchmarks", "train.steps")
+
 log = logging.getLogger(__name__)
 
 GROUP = ["model", "condition", "seed", "step", "benchmark", "variant", "grader"]

@@ -16,6 +16,9 @@ from spurious_rewards.config import Params, load_params
 from spurious_rewards.data import loaders, synthetic
 from spurious_rewards.io import DataError, atomic_dir, write_jsonl
 
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("data",)
+
 log = logging.getLogger(__name__)
 
 

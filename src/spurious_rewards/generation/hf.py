@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spurious_rewards import progress
 from spurious_rewards.generation.base import (Generator, Sample, check_request, derived_seed,
                                               truncate_at_stop)
 
@@ -128,6 +129,8 @@ class HFGenerator(Generator):
         pairs.sort(key=lambda ps: (-len(encoded[ps[0]]), ps[0], ps[1]))
         config = self._generation_config(temperature, top_p, max_new_tokens, stop)
         out: list[list[Sample | None]] = [[None] * draws for _ in prompts]
+        # longest prompts first, so the ETA errs on the long side
+        shown = progress.bar(len(pairs), "generate", unit="seq")
         for b, start in enumerate(range(0, len(pairs), self.batch_size)):
             chunk = pairs[start:start + self.batch_size]
             ids, mask = self._batch_tensors([encoded[p] for p, _ in chunk])
@@ -138,6 +141,8 @@ class HFGenerator(Generator):
             generated = seqs[:, ids.shape[1]:].tolist()
             for (p, s), gen in zip(chunk, generated):
                 out[p][s] = self._finish(gen, stop)
+            shown.update(len(chunk))
+        shown.close()
         if draws == 1 and samples > 1:
             return [row * samples for row in out]
         return out

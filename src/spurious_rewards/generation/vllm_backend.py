@@ -15,6 +15,7 @@ import dataclasses
 import gc
 import os
 
+from spurious_rewards import progress
 from spurious_rewards.generation.base import Generator, Sample, check_request
 
 NOT_INSTALLED = ("vllm is not installed (GPU only): install requirements/vllm.txt on a CUDA machine, "
@@ -76,7 +77,7 @@ class VLLMGenerator(Generator):
                                        top_p=float(top_p) if temperature > 0 else 1.0,
                                        max_tokens=int(max_new_tokens), seed=int(seed),
                                        stop=list(stop) if stop else None, repetition_penalty=1.0)
-        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        outputs = self.llm.generate(prompts, params, use_tqdm=progress.tqdm_factory("generate (vLLM)", "prompt"))
         result = []
         for out in outputs:
             row = [Sample(text=c.text, n_tokens=len(c.token_ids),

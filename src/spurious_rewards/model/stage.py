@@ -16,12 +16,16 @@ import dataclasses
 import logging
 import warnings
 
-from spurious_rewards import paths, provenance
+from spurious_rewards import paths, progress, provenance
 from spurious_rewards.cliargs import add_model, add_params
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.io import atomic_dir, honour_umask, read_jsonl, write_json
 from spurious_rewards.model import build, corpus
 from spurious_rewards.model.loading import REFERENCE_FILE, resolve_device
+
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("models.{model}", "data.synthetic", "data.benchmarks", "experiment.device",
+          "experiment.torch_threads")
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +89,9 @@ def pretrain(params: Params, model_name: str, out_dir) -> dict:
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
-        trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer)
+        shown = progress.trainer_callback(f"base {model_name}: pre-training step", config.max_steps)
+        trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
+                             callbacks=[shown])
         result = trainer.train()
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)

@@ -14,6 +14,9 @@ from spurious_rewards import cliargs, io, paths
 from spurious_rewards.config import load_params
 from spurious_rewards.report import figures, markdown, organism
 
+# No parameter decides the report: it renders what analyze wrote (codegraph collects PARAMS).
+PARAMS = ()
+
 log = logging.getLogger(__name__)
 
 TABLES = ("metrics.csv", "summary.csv", "code_reasoning.csv", "switch.csv", "prompting.csv",

@@ -57,6 +57,9 @@ from typing import Any
 from spurious_rewards.config import ParamsError, Params
 from spurious_rewards import prompts
 
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("train", "models.{model}", "conditions.{condition}.train")
+
 # epsilon of the `clip: false` control: wide enough that the clamp never binds.
 NO_CLIP_EPSILON = 1.0e9
 
@@ -145,7 +148,7 @@ def grpo_kwargs(params: Params, model: str, condition: str, seed: int, *, output
     model_init = {"dtype": "float32", "attn_implementation": train["attn_implementation"]}
     if revision:
         model_init["revision"] = revision
-    report_to = list(train.get("report_to") or []) or ["none"]
+    report_to = _report_to(train.get("report_to"), where=f"{params.path}: key train.report_to")
     kwargs: dict[str, Any] = {
         "output_dir": str(output_dir),
         "seed": int(seed),
@@ -193,6 +196,10 @@ def grpo_kwargs(params: Params, model: str, condition: str, seed: int, *, output
         "logging_steps": 1,
         "logging_nan_inf_filter": False,
         "report_to": report_to,
+        # the tracker's run name: model/condition/seed, the run's place in the sweep
+        "run_name": f"{model}/{condition}/seed{seed}",
+        "project": TRACKER_PROJECT,
+        # TRL's tqdm bar rewrites one line with carriage returns; training/callbacks.py logs lines instead
         "disable_tqdm": True,
         "log_completions": False,
         "save_strategy": "steps",
@@ -211,7 +218,78 @@ def grpo_kwargs(params: Params, model: str, condition: str, seed: int, *, output
             "vllm_importance_sampling_correction": bool(train.get("vllm_importance_sampling_correction",
                                                                   False)),
         })
+    extra = dict(train.get("trl") or {})
+    if extra:
+        check_trl_fields(extra, where=f"{params.path}: key train.trl (model {model}, condition {condition})")
+        kwargs.update(extra)
     return kwargs
+
+
+# W&B / trackio project of every run (W&B reads WANDB_PROJECT first, trackio takes this).
+TRACKER_PROJECT = "spurious-rewards"
+TRACKERS = ("tensorboard", "wandb", "trackio")
+
+# GRPOConfig fields the pipeline sets from its own parameters (value: where to set them instead).
+# `train.trl` may not set these: the batch arithmetic, the clipping control, checkpoints and the
+# metrics CSV all rely on them. Fields set from `train.<key>` name that key.
+PIPELINE_FIELDS = {
+    "output_dir": "experiment.results_dir (the run's state dir)", "seed": "experiment.seeds",
+    "max_steps": "train.steps", "save_steps": "train.save_every", "save_strategy": "train.save_every",
+    "per_device_train_batch_size": "train.per_device_batch", "gradient_accumulation_steps":
+    "train.optimizer_batch", "steps_per_generation": "train.optimizer_batch and train.prompts_per_step",
+    "num_generations": "train.generations_per_prompt", "learning_rate": "train.learning_rate",
+    "lr_scheduler_type": "train.lr_scheduler", "warmup_steps": "train.warmup_ratio",
+    "adam_beta1": "train.adam_beta1", "adam_beta2": "train.adam_beta2", "weight_decay": "train.weight_decay",
+    "max_grad_norm": "train.max_grad_norm", "loss_type": "train.loss_type", "epsilon": "train.epsilon / clip",
+    "epsilon_high": "train.epsilon / clip", "beta": "train.beta", "scale_rewards": "train.scale_rewards",
+    "temperature": "train.temperature", "top_p": "train.top_p",
+    "max_completion_length": "train.max_completion_length", "bf16": "train.precision",
+    "fp16": "train.precision", "use_cpu": "experiment.device", "model_init_kwargs":
+    "train.attn_implementation / models.<m>.revision", "gradient_checkpointing": "train.gradient_checkpointing",
+    "use_vllm": "train.use_vllm", "vllm_mode": "train.vllm_mode",
+    "vllm_gpu_memory_utilization": "train.vllm_gpu_memory_utilization",
+    "vllm_max_model_length": "train.max_prompt_length + max_completion_length",
+    "vllm_importance_sampling_correction": "train.vllm_importance_sampling_correction",
+    "report_to": "train.report_to", "run_name": "the run (model/condition/seedN)",
+}
+# Set by grpo_kwargs but only for presentation or speed: `train.trl` may override these.
+TRL_OVERRIDABLE = frozenset({"log_completions", "dataloader_num_workers", "project"})
+
+
+def _report_to(value, where: str) -> list[str]:
+    names = list(value or []) or ["none"]
+    if "none" in names and len(names) > 1:
+        raise ParamsError(f"{where}: 'none' cannot be combined with {[n for n in names if n != 'none']}")
+    return names
+
+
+def check_trl_fields(extra: dict, where: str) -> None:
+    """Refuse a `train.trl` name that is not a GRPOConfig field of the installed TRL, or one the pipeline
+    sets itself (those have their own key in `train`, or are fixed by the batch/checkpoint design)."""
+    import dataclasses
+    import difflib
+
+    import trl
+    from trl import GRPOConfig
+
+    known = {f.name for f in dataclasses.fields(GRPOConfig) if f.init}
+    fixed = (set(PIPELINE_FIELDS) | _FIXED_HERE) - TRL_OVERRIDABLE
+    for name in extra:
+        if name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=3)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            raise ParamsError(f"{where}.{name}: not a field of TRL {trl.__version__}'s GRPOConfig{hint}")
+        if name in fixed:
+            instead = PIPELINE_FIELDS.get(name)
+            how = f"set {instead} instead" if instead else "fixed by the pipeline (training/grpo_config.py)"
+            raise ParamsError(f"{where}.{name}: GRPOConfig.{name} is set by the pipeline; {how}")
+
+
+# Fields grpo_kwargs fixes without a params key (their values are part of the design, see the docstring).
+_FIXED_HERE = frozenset({"num_iterations", "shuffle_dataset", "optim", "entropy_coef",
+                         "mask_truncated_completions", "top_k", "generation_kwargs", "logging_steps",
+                         "logging_nan_inf_filter", "disable_tqdm", "save_total_limit", "save_only_model",
+                         "remove_unused_columns"})
 
 
 def make_config(kwargs: dict[str, Any]):

@@ -21,10 +21,16 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from spurious_rewards import cliargs, paths, prompts, provenance
+from spurious_rewards import cliargs, paths, progress, prompts, provenance
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.training import checkpoints, launch
 from spurious_rewards.training.grpo_config import Plan, grpo_kwargs, plan
+
+# The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
+PARAMS = ("train", "models.{model}", "conditions.{condition}", "grader", "experiment.device",
+          "experiment.torch_threads")
+# read but not tracked: only for a warning, a new seed must not rerun every other one
+UNTRACKED_PARAMS = ("experiment.seeds",)
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +178,9 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(checkpoints.tensorboard_dir(state))
     os.environ.setdefault("WANDB_DIR", str(state))
     guard = NonFiniteGuard(p)
-    cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), *callbacks]
+    shown = progress.trainer_callback(f"train {model}/{condition}/seed{seed}: rollout step", p.rollout_steps,
+                                      step_of=lambda update: update // p.updates_per_rollout)
+    cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), shown, *callbacks]
     trainer_cls = trainer_class(train.get("advantage_whitening", "none"))
     trainer = trainer_cls(model=path, reward_funcs=[reward], args=make_config(kwargs),
                           train_dataset=train_set, processing_class=tokenizer, callbacks=cbs)
