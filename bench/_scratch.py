@@ -12,7 +12,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-from spurious_rewards import scratch  # noqa: E402
+from spurious_rewards import scratch
 
 
 def smoke_params() -> dict:
@@ -26,7 +26,7 @@ def checkout(dest: Path, params: dict | None = None) -> Path:
 def timed(cmd: list[str], cwd: Path, timeout: int = 3600) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=scratch.scratch_env(cwd), capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")

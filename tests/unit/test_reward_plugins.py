@@ -16,7 +16,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import pytest
 import yaml
 
-from spurious_rewards import rewards
 from spurious_rewards.config import ParamsError, load_params
 from spurious_rewards.report import organism
 from spurious_rewards.rewards import KINDS, REWARDS, build_reward, needs_label, reward_kind, reward_spec
@@ -31,7 +30,7 @@ def test_every_registered_reward_has_a_known_kind():
         "ground_truth": "ground_truth", "majority_vote": "weak_label", "one_shot": "weak_label",
         "incorrect_label": "incorrect_label", "format_boxed": "format", "random": "random",
         "mention_python": "code", "no_repetition": "heuristic"}
-    assert set(spec.kind for spec in REWARDS.values()) <= set(KINDS)
+    assert {spec.kind for spec in REWARDS.values()} <= set(KINDS)
     assert reward_kind("incorrect_label_without_python") == "incorrect_label"
     assert reward_kind(EXAMPLE) == "heuristic"
 
@@ -100,12 +99,12 @@ def test_example_through_the_score_command(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-m", "spurious_rewards", "score", "--reward", EXAMPLE,
                            "--set", "target=40", "--set", "budget_column=budget", str(src), str(out)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(line)["reward"] for line in out.read_text().splitlines()] == [0.5, 0.5, 0.0]
     bad = subprocess.run([sys.executable, "-m", "spurious_rewards", "score", "--reward", EXAMPLE,
                           "--set", "target=-1", str(src), str(tmp_path / "bad.jsonl")],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode == 2 and "option target must be a positive integer" in bad.stderr
 
 

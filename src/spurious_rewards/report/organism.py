@@ -35,7 +35,8 @@ TRUE_KINDS = ("ground_truth", "weak_label")
 def reward_kind(reward) -> str:
     """The registry's kind of a condition's reward; "other" for a compound (`_without_python`: the python
     penalty changes the signal), an unknown name, or a dotted path that no longer imports."""
-    from spurious_rewards.rewards import COMPOUND_SUFFIX, reward_kind as registry_kind
+    from spurious_rewards.rewards import COMPOUND_SUFFIX
+    from spurious_rewards.rewards import reward_kind as registry_kind
 
     if not isinstance(reward, str) or reward.endswith(COMPOUND_SUFFIX):
         return "other"
