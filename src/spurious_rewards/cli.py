@@ -17,6 +17,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("spurious_rewards.data.stage", "build the training prompts and benchmarks"),
     "base": ("spurious_rewards.model.stage", "build (tiny) or reference (hf) a base model"),
+    "fetch": ("spurious_rewards.fetch", "download the Hub models and datasets a parameter file names"),
     "labels": ("spurious_rewards.labels", "majority-vote and incorrect labels from the base model"),
     "train": ("spurious_rewards.training.stage", "GRPO training of one (model, condition, seed)"),
     "evaluate": ("spurious_rewards.evaluate", "generate completions for every checkpoint"),
@@ -53,8 +54,11 @@ def build_parser(only: str | None = None) -> tuple[argparse.ArgumentParser, dict
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # A missing local model path would otherwise be retried against the Hub for ~45 s.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # HF_HUB_OFFLINE is the caller's choice (the real path needs the Hub or a fetched cache); local
+    # model paths are checked before transformers could retry them against the Hub (model/hub.py).
+    # Usage pings are not: TRL's trainers report themselves to the Hub (and huggingface_hub then
+    # fetches its agent registry) even when every model is local, which an offline node would wait on.
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from spurious_rewards import progress
 

@@ -113,15 +113,16 @@ def describe_value(value: Any) -> str:
     return f"{type(value).__name__} {text[:40] + '...' if len(text) > 40 else text}"
 
 
-def answer_text(value: Any, where: str) -> str:
+def answer_text(value: Any, where: str, allow_empty: bool = False) -> str:
     """An answer or label as text; DataError naming `where` for anything else.
 
     Text and integers (numpy ones from parquet too) are answers; None, NaN, floats (2.0 and 1e-05 lose
     how the answer was written), booleans, lists and objects are refused rather than turned into the
-    label "None", "nan" or "[1, 2]".
+    label "None", "nan" or "[1, 2]". allow_empty admits the empty text (the paper's empty
+    majority-vote label), never None.
     """
     if isinstance(value, str):
-        if not value.strip():
+        if not value.strip() and not allow_empty:
             raise DataError(f"{where}: empty answer")
         return value.strip()
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):

@@ -1,16 +1,21 @@
 """`labels`: majority-vote labels and the incorrect-label subset (paper §1.3).
 
 For each training prompt, k answers are sampled from the base model (64 at temperature 1.0 in the
-paper preset), empty answers are dropped, answers are grouped by equivalence under the configured
-grader and the most common group wins (ties broken deterministically, see voting.py). The incorrect
+paper preset), empty answers are dropped and the most common answer wins (voting.py): counted as exact
+extracted strings with ties to the first seen (labels.vote: exact, the paper's count), or after
+grouping the answers the configured grader calls equivalent (labels.vote: cluster). The incorrect
 subset keeps the rows whose majority answer is not equivalent to the ground truth.
 
 Departures from the paper, by parameter:
 - labels.prompt: `raw` samples on the bare problem text as the paper does; `template` renders the
   model's prompt template first. The tiny model only knows chat-formatted text, so the toy default
   uses `template`; the paper preset uses `raw`.
-- Prompts whose k answers are all empty get no label; the paper keeps them with label '' (which no
-  response can match). We drop them and count them in the provenance record.
+- labels.keep_empty: prompts whose k answers are all empty get the label '' and stay, as in the
+  paper, where its grader then pays every response with no extractable answer (and the row also lands
+  in the incorrect subset). Off by default: that label rewards giving no answer, and math_verify and
+  paper_fixed match nothing to ''; those prompts are dropped and counted in the provenance record.
+  Label files read with labels.source: path follow the same rule.
+- labels.vote: cluster by default, so one answer written several ways is not outvoted.
 - labels.source: path reads already-labelled files (e.g. the paper's DeepScaleR_mv_labeled_<model>)
   instead of sampling.
 """
@@ -51,9 +56,14 @@ def _from_files(params: Params, model: str) -> tuple[list[dict], list[dict], dic
     if not mv_path or not wrong_path:
         raise DataError(f"{params.path}: key models.{model}.labels_path / incorrect_labels_path: "
                         "labels.source is path, so both files are needed")
-    majority = loaders.load_files([mv_path])
-    incorrect = loaders.load_files([wrong_path])
-    return majority, incorrect, {"source": "path", "files": [mv_path, wrong_path]}
+    keep_empty = params.section("labels").get("keep_empty", False)
+    majority = loaders.load_files([mv_path], allow_empty=True)
+    incorrect = loaders.load_files([wrong_path], allow_empty=True)
+    unlabelled = sum(not row["answer"] for row in majority)
+    if not keep_empty:
+        majority = [row for row in majority if row["answer"]]
+        incorrect = [row for row in incorrect if row["answer"]]
+    return majority, incorrect, {"source": "path", "files": [mv_path, wrong_path], "unlabelled": unlabelled}
 
 
 def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, pd.DataFrame]:
@@ -99,17 +109,19 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
                                         timeout_s=EXTRACT_TIMEOUT_S)
             shown.update(len(chunk))
     extracted = iter(answers_all)
+    vote_method, keep_empty = spec.get("vote", "cluster"), spec.get("keep_empty", False)
     majority, incorrect, sample_rows, unlabelled = [], [], [], 0
     for row, samples in zip(rows, outputs):
         answers = [next(extracted) for _ in samples]
-        vote = majority_vote(answers, grader)
+        vote = majority_vote(answers, grader, method=vote_method)
         for index, (sample, answer) in enumerate(zip(samples, answers)):
             sample_rows.append({"id": row["id"], "sample_index": index, "completion": sample.text,
                                 "extracted": answer, "gold": row["answer"],
                                 "correct": bool(answer) and grader.is_equivalent(answer, row["answer"])})
         if not vote.label:
             unlabelled += 1
-            continue
+            if not keep_empty:
+                continue
         labelled = {"id": row["id"], "prompt": row["prompt"], "answer": vote.label,
                     "source": f"majority_vote:{model}", "votes": vote.votes, "n_valid": vote.n_valid,
                     "ground_truth": row["answer"]}
@@ -119,6 +131,7 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     info = {"source": "generate", "prompts": len(rows), "samples_per_prompt": k, "unlabelled": unlabelled,
             "majority_agreement": 1 - len(incorrect) / max(len(majority), 1),
             "grader": {"name": grader.name, "version": grader.version},
+            "vote": vote_method, "keep_empty": keep_empty,
             "generator": generator.describe(),
             "prompt_mode": spec.get("prompt", "template"),
             "prompt_template_hash": prompts.template_hash(generator.tokenizer, template,

@@ -20,9 +20,10 @@ Departures from the paper:
   RNG, so rewards depended on call order and were not reproducible.  We derive
   one seed per response from (seed, step, process index, prompt id, sample
   index) with BLAKE2b and draw from a private ``random.Random``.
-* Label rewards default to math-verify; ``grader="paper"`` selects our rewrite
-  of the paper's grader.  An empty label (majority vote with no valid answer)
-  never rewards.
+* Label rewards default to math-verify; ``grader="paper"`` selects the rules of
+  the paper's grading code.  An empty label (majority vote with no valid
+  answer) pays, under ``paper`` as in the paper, exactly the responses with no
+  extractable answer; ``math_verify`` and ``paper_fixed`` never match it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from .grading import DEFAULT_GRADER, GRADERS, get_grader
-from .grading.paper_grader import last_boxed_content, normalize
+from .grading.paper_fixed_grader import last_boxed_content, normalize
 from .prompts import ANSWER_REGIONS, answer_text
 
 RewardFn = Callable[..., list[float]]
@@ -138,7 +139,7 @@ def label_reward(texts: list[str], kwargs: dict, options: dict, name: str) -> li
     else:
         # Main thread in TRL: math-verify's signal timeouts are active here.
         grader = get_grader(options["grader"])
-        graded = [bool(label.strip()) and grader.grade(t, label) for t, label in zip(texts, labels)]
+        graded = [grader.grade(t, label) for t, label in zip(texts, labels)]
     return [1.0 if ok else 0.0 for ok in graded]
 
 

@@ -17,6 +17,8 @@ Code and parameters are not listed here: they are derived from the stage's comma
 does not have, such as `conditions.{condition}` for evaluate_base, drop out). DVC depends on both;
 Snakemake sees both through `fingerprint`, a rule param, so editing a module a stage imports or a
 key it reads reruns the stage in either engine.
+Local data files named by the parameter file (`source: path`) are inputs of `data` in both engines:
+through `inputs` for Snakemake and `source_deps` (rendered per parameter file) for DVC.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ class Output:
     persist: bool = False
 
 
+def _no_dvc_deps(params: Params) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -56,6 +62,8 @@ class Stage:
     # conda env of the rule; stages that can use a GPU name a second env (vLLM, CUDA) for GPU runs
     env: str
     gpu_env: str | None = None
+    # Dependencies that the parameter file names (the data stage's source files), for dvc.yaml.
+    source_deps: Callable[[Params], list[str]] = _no_dvc_deps
 
     def env_for(self, params: Params) -> str:
         """The GPU env when the run is on CUDA (experiment.device) or the stage's resources ask for GPUs."""
@@ -120,8 +128,48 @@ def _r(params: Params):
     return params.results_dir
 
 
+DATA_HINT = ("the data files a parameter file names must exist before the data stage runs; for "
+             "presets/paper.yaml link the paper's data under external/: `ln -s <Rethink_RLVR>/code/data "
+             "external/rethink_rlvr` and `ln -s <One-Shot-RLVR> external/one_shot_rlvr` "
+             "(README, \"The paper preset\")")
+
+
+def data_sources(params: Params) -> list[tuple[str, str]]:
+    """(parameter key, path) of every local file or folder the data stage reads (`source: path`)."""
+    data = params.raw["data"]
+    specs = [("data.train", data["train"]), ("data.one_shot", data["one_shot"])]
+    specs += [(f"data.benchmarks.{name}", spec) for name, spec in data["benchmarks"].items()]
+    out = []
+    for where, spec in specs:
+        if spec["source"] != "path":
+            continue
+        if spec.get("paths"):
+            out += [(f"{where}.paths[{i}]", p) for i, p in enumerate(spec["paths"])]
+        else:
+            out.append((f"{where}.path", spec["path"]))
+    return out
+
+
 def _data_inputs(params: Params, wc: dict) -> dict[str, object]:
-    return {}
+    """The source files themselves (a folder stands for its train.json/test.json), so that a changed
+    file reruns `data`; a missing one stops the DAG here, before any job, naming the file and the key."""
+    from pathlib import Path
+
+    from spurious_rewards.data.loaders import expand_source
+    from spurious_rewards.io import DataError
+
+    sources = data_sources(params)
+    missing = [f"{params.path}: {where}: {path} not found" for where, path in sources if not Path(path).exists()]
+    if missing:
+        raise DataError("\n  ".join(missing) + f"\n  ({DATA_HINT})")
+    files = [str(f) for _, path in sources for f in expand_source(Path(path))]
+    return {"sources": files} if files else {}
+
+
+def _data_dvc_deps(params: Params) -> list[str]:
+    # As declared (a folder stays a folder, which DVC hashes whole), so dvc.yaml does not depend on
+    # what exists on disk when it is rendered.
+    return [path for _, path in data_sources(params)]
 
 
 def _benchmark_files(params: Params) -> str:
@@ -201,6 +249,7 @@ STAGES: tuple[Stage, ...] = (
                  Output("benchmarks", "data/benchmarks", directory=True)),
         inputs=_data_inputs,
         dvc_deps=(),
+        source_deps=_data_dvc_deps,
         args=(),
         resources="data",
         env="envs/data.yaml",

@@ -289,3 +289,46 @@ def test_env_resolves_from_wheels_on_pypi(path, tmp_path):
     assert sdists <= SDIST_ALLOWED, f"{path.name}: would build {sorted(sdists - SDIST_ALLOWED)} from source"
     names = {canonicalize_name(i["metadata"]["name"]) for i in installs}
     assert set(_pip_names(path)) <= names
+
+
+# Where requirements/gpu.txt departs from the CPU lock, with the reason (its header says more).
+GPU_CHANGED = {"numpy": "vLLM 0.31.0 -> mistral-common caps numpy < 2.4 on Python <= 3.12"}
+GPU_DROPPED = {"snakemake-executor-plugin-slurm": "2.8.0 needs numpy >= 2.4.5, 2.6 needs pandas < 3"}
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            req = Requirement(line)
+            (spec,) = req.specifier
+            assert spec.operator == "==", f"{path.name}: pin with ==: {line!r}"
+            pins[canonicalize_name(req.name)] = spec.version
+    return pins
+
+
+def test_gpu_requirements_are_the_cpu_lock_plus_the_gpu_stack():
+    gpu, lock = _pins(REPO / "requirements" / "gpu.txt"), _lock()
+    missing = sorted(set(lock) - set(gpu))
+    assert missing == sorted(GPU_DROPPED), f"requirements/gpu.txt lacks packages of the CPU lock: {missing}"
+    differ = {n: (lock[n], gpu[n]) for n in lock if n in gpu and gpu[n] != lock[n]}
+    assert set(differ) == set(GPU_CHANGED), f"gpu.txt pins differ from lock-cpu.txt: {differ}"
+    assert "snakemake-executor-plugin-slurm-jobstep" in gpu and gpu["snakemake"] == lock["snakemake"]
+    assert gpu["numpy"] == "2.3.5" and lock["numpy"] == "2.4.6"
+    # the gpu extra of pyproject.toml admits exactly what gpu.txt installs
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extra = {canonicalize_name(r.name): r for r in map(Requirement, project["optional-dependencies"]["gpu"])}
+    assert set(extra) == {"vllm", "deepspeed"}
+    # the dropped package is an extra of its own, so that `pip install -e .[gpu]` can resolve
+    deps = {canonicalize_name(Requirement(d).name) for d in project["dependencies"]}
+    assert not deps & set(GPU_DROPPED)
+    slurm = [Requirement(r) for r in project["optional-dependencies"]["slurm"]]
+    assert [(canonicalize_name(r.name), str(r.specifier)) for r in slurm] == [
+        ("snakemake-executor-plugin-slurm", "==" + lock["snakemake-executor-plugin-slurm"])]
+    for name, req in extra.items():
+        assert req.specifier.contains(gpu[name]), (name, str(req.specifier), gpu[name])
+    assert (gpu["vllm"], gpu["deepspeed"], gpu["torch"]) == ("0.31.0", "0.18.2", "2.13.0")
+    for dep in project["dependencies"]:
+        req = Requirement(dep)
+        assert req.specifier.contains(gpu[canonicalize_name(req.name)]), dep

@@ -14,7 +14,7 @@ import sympy
 
 from spurious_rewards.grading import GRADERS, Grader, GradingTimeout, clean_text, get_grader, time_limit
 from spurious_rewards.grading import pool as pool_module
-from spurious_rewards.grading.paper_grader import answers_equal, last_boxed_content, normalize
+from spurious_rewards.grading.paper_fixed_grader import answers_equal, last_boxed_content, normalize
 from spurious_rewards.grading.pool import GradingPool, extract_many, grade_many
 
 BOTH = pytest.mark.parametrize("name", GRADERS)
@@ -26,18 +26,20 @@ BOTH = pytest.mark.parametrize("name", GRADERS)
 
 
 def test_registry_names_and_versions():
-    assert GRADERS == ("math_verify", "paper")
-    mv, paper = get_grader("math_verify"), get_grader("paper")
+    assert GRADERS == ("math_verify", "paper", "paper_fixed")
+    mv, paper, fixed = get_grader("math_verify"), get_grader("paper"), get_grader("paper_fixed")
     assert get_grader() is mv  # math_verify is the default
     assert isinstance(mv, Grader) and mv.name == "math_verify"
     assert mv.version == f"math-verify-{importlib.metadata.version('math-verify')}"
     assert paper.name == "paper"
     assert paper.version.startswith("paper-") and sympy.__version__ in paper.version
+    assert "pylatexenc-2.11" in paper.version
+    assert fixed.name == "paper_fixed" and fixed.version.startswith("paper_fixed-")
     assert get_grader(paper) is paper
 
 
 def test_unknown_grader_lists_valid_names():
-    with pytest.raises(ValueError, match="math_verify.*paper"):
+    with pytest.raises(ValueError, match="math_verify.*paper.*paper_fixed"):
         get_grader("qwen")
 
 
@@ -353,11 +355,40 @@ def test_docstring_examples_run():
     import doctest
 
     import spurious_rewards.grading as grading_package
-    from spurious_rewards.grading import paper_grader
+    from spurious_rewards.grading import paper_fixed_grader, paper_grader
 
     attempted = 0
-    for module in (grading_package, paper_grader, pool_module):
+    for module in (grading_package, paper_grader, paper_fixed_grader, pool_module):
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
         attempted += result.attempted
     assert attempted >= 8
+
+
+# --------------------------------------------------------------------------
+# paper_fixed: the two false positives / negatives of our earlier rewrite
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gold, prediction, expected", [
+    # Row separators are kept: these matrices differ (the old normalisation deleted "\\").
+    (r"\begin{pmatrix} 1 \\ 23 \end{pmatrix}", r"\begin{pmatrix} 12 \\ 3 \end{pmatrix}", False),
+    (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", r"\begin{pmatrix} 1 & 23 & 4 \end{pmatrix}", False),
+    (r"\begin{pmatrix} 1 \\ 23 \end{pmatrix}", r"\begin{pmatrix}1\\23\end{pmatrix}", True),
+    (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", True),
+])
+def test_paper_fixed_keeps_matrix_rows(gold, prediction, expected):
+    assert answers_equal(prediction, gold) is expected
+
+
+@pytest.mark.parametrize("gold, prediction, expected", [
+    # Sign placement is not an unreduced fraction: same value, same reduced digits.
+    (r"-\frac{87}{16}", r"\frac{-87}{16}", True),
+    (r"-\frac{87}{16}", "-87/16", True),
+    (r"\frac{-3}{8}", r"-\dfrac{3}{8}", True),
+    (r"-\frac{3}{8}", r"\frac{3}{-8}", True),
+    (r"-\frac{3}{8}", r"\frac{3}{8}", False),
+    (r"-\frac{3}{8}", r"\frac{-6}{16}", False),  # still unreduced
+])
+def test_paper_fixed_negative_fraction_sign_placement(gold, prediction, expected):
+    assert answers_equal(prediction, gold) is expected

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spurious_rewards.grading import GRADERS, get_grader
-from spurious_rewards.grading.paper_grader import normalize
+from spurious_rewards.grading.paper_fixed_grader import normalize
 from spurious_rewards.rewards import build_reward, has_repetition
 from spurious_rewards.voting import majority_vote
 

@@ -82,3 +82,39 @@ def test_extraction_goes_through_the_bounded_pool(params, monkeypatch, capfd):
     assert [c[0] for c in calls] == [5, 5, 2] and first == labels._sample(params, "toy")[0]
     err = capfd.readouterr().err
     assert "labels toy: answers extracted: 10/12 answers (83%)" in err and "12/12 answers (100%)" in err
+
+
+def test_papers_exact_vote_and_empty_labels(params, monkeypatch):
+    # Row p0 (gold 4): "4" and "{4}" are one answer to the grader, two strings to the paper's
+    # Counter. Clustering (ours) picks 4; the exact count picks 3. Row p2 has no answer in any
+    # sample: the paper keeps it with label ''.
+    script = [([r"\boxed{4}", r"\boxed{{4}}", r"\boxed{3}", r"so \boxed{3}"], "4"), SCRIPT[1], SCRIPT[2]]
+    monkeypatch.setattr(f"{__name__}.SCRIPT", script)
+    params.raw["grader"] = "paper"
+
+    params.raw["labels"].update(vote="cluster", keep_empty=False)
+    majority, incorrect, info, _ = labels._sample(params, "toy")
+    assert [(r["id"], r["answer"], r["votes"]) for r in majority] == [("p0", "4", 2), ("p1", "7", 2)]
+    assert [r["id"] for r in incorrect] == ["p1"] and info["unlabelled"] == 1
+
+    params.raw["labels"].update(vote="exact", keep_empty=True)
+    majority, incorrect, info, _ = labels._sample(params, "toy")
+    assert [(r["id"], r["answer"], r["votes"], r["n_valid"]) for r in majority] == [
+        ("p0", "3", 2, 4), ("p1", "7", 2, 4), ("p2", "", 0, 0)]
+    # '' is not the gold 3, so p2 is also an incorrect-label row, as in the paper.
+    assert [(r["id"], r["answer"]) for r in incorrect] == [("p0", "3"), ("p1", "7"), ("p2", "")]
+    assert info["unlabelled"] == 1 and info["vote"] == "exact" and info["keep_empty"] is True
+
+
+def test_label_files_with_empty_labels(params, tmp_path):
+    rows = [{"id": 0, "prompt": "p0", "answer": "4"}, {"id": 1, "prompt": "p1", "answer": ""}]
+    mv, wrong = tmp_path / "mv.json", tmp_path / "wrong.json"
+    mv.write_text(json.dumps(rows))
+    wrong.write_text(json.dumps(rows[1:]))
+    params.raw["models"]["toy"].update(labels_path=str(mv), incorrect_labels_path=str(wrong))
+    params.raw["labels"]["keep_empty"] = True
+    majority, incorrect, info = labels._from_files(params, "toy")
+    assert [r["answer"] for r in majority] == ["4", ""] and [r["answer"] for r in incorrect] == [""]
+    params.raw["labels"]["keep_empty"] = False
+    majority, incorrect, info = labels._from_files(params, "toy")
+    assert [r["answer"] for r in majority] == ["4"] and incorrect == [] and info["unlabelled"] == 1

@@ -1,4 +1,4 @@
-"""Every gold answer of the four eval sets parses and equals itself under both graders."""
+"""Every gold answer of the four eval sets parses and equals itself under every grader."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from spurious_rewards.grading import GRADERS, get_grader
 from spurious_rewards.grading.math_verify_grader import _parse_answer
-from spurious_rewards.grading.paper_grader import normalize
+from spurious_rewards.grading.paper_fixed_grader import normalize
 from spurious_rewards.grading.pool import grade_many
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "rethink_rlvr"
@@ -73,7 +73,14 @@ def test_boxed_gold_grades_correct_through_the_pool(name, grader):
     golds = [r["answer"] for r in rows]
     completions = [f"Let me work it out.\n\nThe final result is $\\boxed{{{g}}}$." for g in golds]
     results = grade_many(completions, golds, grader=grader, workers=2, timeout_s=10)
-    assert [g for g, ok in zip(golds, results) if not ok] == []
+    # The paper's grader strips unit words anywhere ("pm", "a", "east") from the response, so it can
+    # never match these golds (its MATH-500 ceiling is 99.0).
+    expected = UNMATCHABLE_UNDER_PAPER.get(name, []) if grader == "paper" else []
+    assert [g for g, ok in zip(golds, results) if not ok] == expected
+
+
+UNMATCHABLE_UNDER_PAPER = {"MATH-500": [r"1 \pm \sqrt{19}", r"\text{east}", "(a+5)(b+2)", r"3 \pm 2 \sqrt{2}",
+                                        r"\{1\pm\sqrt{5},-2\}"]}
 
 
 def _integer_value(answer: str) -> int | None:

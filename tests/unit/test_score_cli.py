@@ -158,3 +158,20 @@ def test_parse_sets():
         "gamma": 0.3, "label_column": "gold", "workers": 2, "flag": True}
     with pytest.raises(ValueError):
         score.parse_sets(["=3"])
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_empty_label_pays_no_answer_under_the_paper_grader(tmp_path, workers):
+    # The paper keeps majority-vote rows whose label is '' and its grader pays a response with no
+    # extractable answer there; math_verify and paper_fixed never match ''.
+    rows = [{"completion": "I cannot solve this.", "answer": ""},
+            {"completion": r"\boxed{5}", "answer": ""},
+            {"completion": "", "answer": ""},
+            {"completion": r"\boxed{}", "answer": ""}]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    expected = {"paper": [1.0, 0.0, 1.0, 1.0], "paper_fixed": [0.0] * 4, "math_verify": [0.0] * 4}
+    for grader, rewards in expected.items():
+        assert run(["--reward", "ground_truth", "--grader", grader, "--workers", workers,
+                    str(src), str(out)]) == 0
+        assert [r["reward"] for r in read_jsonl(out)] == rewards, grader

@@ -89,3 +89,47 @@ def test_snakemake_dry_run_lists_every_stage_for_every_condition(tmp_path, repo)
     assert counts["train"] == runs and counts["evaluate"] == runs and counts["grade"] == runs
     for name in ("data", "base", "labels", "evaluate_base", "grade_base", "analyze", "report"):
         assert counts[name] >= 1, name
+
+
+def _paper_params_at(tmp_path, data_root) -> Path:
+    """presets/paper.yaml with its external/ paths pointing at data_root."""
+    text = (Path(__file__).resolve().parents[2] / "presets" / "paper.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "paper.yaml"
+    path.write_text(text.replace("external/", f"{data_root}/"), encoding="utf-8")
+    return path
+
+
+def test_data_stage_inputs_are_the_paper_source_files(tmp_path, shared_data):
+    params = load_params(_paper_params_at(tmp_path, shared_data))
+    files = stages.stage("data").inputs(params, {})["sources"]
+    rr = shared_data / "rethink_rlvr"
+    expected = [str(rr / f"DeepScaleR_Difficulty_Level_{i}" / name) for i in range(1, 6)
+                for name in ("train.json", "test.json")]
+    expected += [str(rr / "DeepScaleR_Difficulty_Level_4" / "train.json")]  # pi1, the bare prompt (row 7395)
+    expected += [str(rr / f / "test.json") for f in ("MATH-TTT", "AMC-TTT", "AIME-TTT", "AIME2025-TTT")]
+    assert files == expected
+    # DVC: the declared paths (folders stay folders), after the stage's code dependency
+    import yaml
+
+    doc = yaml.safe_load(dvc_export.render(str(params.path), str(tmp_path / "paper" / "dvc.yaml")))
+    deps = doc["stages"]["data"]["deps"]
+    code = [d for d in deps if d.startswith("src/spurious_rewards/")]
+    assert "src/spurious_rewards/data/stage.py" in code and deps[:len(code)] == code
+    assert deps[len(code):] == [str(rr / f"DeepScaleR_Difficulty_Level_{i}") for i in range(1, 6)] + expected[10:]
+    # the synthetic default declares none
+    default = load_params("params.yaml")
+    assert stages.stage("data").inputs(default, {}) == {}
+    assert all(d.startswith("src/spurious_rewards/")
+               for d in yaml.safe_load(dvc_export.render("params.yaml"))["stages"]["data"]["deps"])
+
+
+def test_missing_data_source_names_every_file_and_the_readme(tmp_path):
+    from spurious_rewards.io import DataError
+
+    params = load_params(_paper_params_at(tmp_path, tmp_path / "nowhere"))
+    with pytest.raises(DataError) as err:
+        stages.stage("data").inputs(params, {})
+    text = str(err.value)
+    assert f"data.train.paths[2]: {tmp_path}/nowhere/rethink_rlvr/DeepScaleR_Difficulty_Level_3 not found" in text
+    assert f"data.benchmarks.amc.path: {tmp_path}/nowhere/rethink_rlvr/AMC-TTT/test.json not found" in text
+    assert text.count("not found") == 10 and 'README, "The paper preset"' in text

@@ -211,7 +211,9 @@ def test_default_keeps_trl_advantage_and_the_plain_checkpoint_schedule():
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["advantage"] == {"group": "group", "whitening": "none"}
-    assert doc["checkpoint_steps"] == [5, 10, 15, 20, 25, 30]
+    train = load_params(REPO / "params.yaml").train("toy", "random")  # the default's sizes are the user's
+    every = train["save_every"]
+    assert doc["checkpoint_steps"] == sorted({*range(every, train["steps"] + 1, every), train["steps"]})
 
 
 def test_final_window_checkpoint_schedule():
@@ -296,3 +298,17 @@ def test_trackers_and_run_names(tmp_path):
     with pytest.raises(ParamsError, match="report_to.*'none' cannot be combined"):
         grpo_kwargs(_with_train(tmp_path, report_to=["none", "wandb"]), "toy", "random", 3, output_dir="o",
                     device="cpu")
+
+
+def test_dry_run_shows_the_papers_label_choices(paper):
+    from spurious_rewards.training.stage import describe
+
+    model = paper.models[0]
+    mv = describe(paper, model, "majority_vote", 42, "cuda")
+    assert mv["labels"] == {"kind": "majority_vote", "vote": "exact", "keep_empty": True}
+    assert mv["reward"]["grader"] == "paper"
+    assert describe(paper, model, "incorrect", 42, "cuda")["labels"]["vote"] == "exact"
+    one_shot = describe(paper, model, "one_shot", 42, "cuda")["labels"]
+    assert one_shot == {"kind": "one_shot", "source": "path", "id": "7395",
+                        "path": "external/rethink_rlvr/DeepScaleR_Difficulty_Level_4/train.json"}
+    assert describe(paper, model, "random", 42, "cuda")["labels"] == {"kind": "ground_truth"}

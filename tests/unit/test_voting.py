@@ -133,3 +133,52 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(voting)
     assert result.failed == 0 and result.attempted >= 5
+
+
+# --------------------------------------------------------------------------
+# The paper's ways: exact-string vote, bare-prompt pi1
+# --------------------------------------------------------------------------
+
+PI1_BARE = SHARED_DATA / "rethink_rlvr" / "DeepScaleR_Difficulty_Level_4" / "train.json"
+
+
+def test_exact_vote_counts_spellings_separately_and_ties_go_to_first_seen():
+    # Clustering merges the three spellings of 1/2; the paper's Counter does not, so 3 wins.
+    answers = [r"\frac{1}{2}", "3", "0.5", "3", r"\frac{1}{2}", "3", "", None, "0.5"]
+    assert majority_vote(answers, "paper", method="cluster") == VoteResult(r"\frac{1}{2}", 4, 7)
+    assert majority_vote(answers, "paper", method="exact") == VoteResult("3", 3, 7)
+    # Equal counts: the answer seen first wins, whatever the order of later votes.
+    assert majority_vote(["7", "5", "5", "7"], "paper", method="exact") == VoteResult("7", 2, 4)
+    assert majority_vote(["5", "7", "7", "5"], "paper", method="exact") == VoteResult("5", 2, 4)
+    # Empty answers are dropped before counting; nothing left gives the label ''.
+    assert majority_vote(["", "", "", "9"], "paper", method="exact") == VoteResult("9", 1, 1)
+    assert majority_vote(["", None], "paper", method="exact") == VoteResult("", 0, 0)
+
+
+def test_unknown_vote_method():
+    with pytest.raises(ValueError, match="exact, cluster"):
+        majority_vote(["1"], "paper", method="plurality")
+
+
+def test_load_one_shot_by_id(tmp_path):
+    rows = [{"id": "1", "prompt": "a", "answer": "1"}, {"id": 7395, "prompt": "b", "answer": "12.8"}]
+    (tmp_path / "t.json").write_text(json.dumps(rows))
+    (tmp_path / "t.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    for name in ("t.json", "t.jsonl"):
+        assert load_one_shot(tmp_path / name, row_id="7395") == {"prompt": "b", "answer": "12.8"}
+        assert load_one_shot(tmp_path / name, row_id=1) == {"prompt": "a", "answer": "1"}
+        assert load_one_shot(tmp_path / name) == {"prompt": "a", "answer": "1"}
+    with pytest.raises(ValueError, match="no row with id '9'") as info:
+        load_one_shot(tmp_path / "t.json", row_id="9")
+    assert "t.json" in str(info.value)
+
+
+@pytest.mark.skipif(not (PI1.is_file() and PI1_BARE.is_file()), reason="paper data not found")
+def test_papers_pi1_is_the_bare_problem():
+    bare = load_one_shot(PI1_BARE, row_id="7395")
+    suffixed = load_one_shot(PI1)
+    assert bare["answer"] == suffixed["answer"] == "12.8"
+    assert bare["prompt"].endswith("is \\( 32 \\) pounds.")
+    assert "step by step" not in bare["prompt"] and "\\boxed" not in bare["prompt"]
+    # The same problem: One-Shot-RLVR only appended its instruction.
+    assert suffixed["prompt"].startswith(bare["prompt"] + " Let's think step by step")

@@ -4,6 +4,8 @@ localrules:
 
 
 rule data:
+    input:
+        unpack(stage_inputs("data")),
     output:
         **stage_outputs("data"),
     log:

@@ -50,7 +50,7 @@ def _read_file(path: Path) -> list[dict]:
     return data
 
 
-def _expand(path: Path) -> list[Path]:
+def expand_source(path: Path) -> list[Path]:
     """A folder stands for its train.json + test.json (the paper repo's <TASK>/ convention)."""
     if path.is_dir():
         files = [p for p in (path / "train.json", path / "test.json") if p.exists()]
@@ -61,8 +61,12 @@ def _expand(path: Path) -> list[Path]:
 
 
 def normalise(rows: Iterable[dict], origin: str, fields: dict | None = None,
-              default_source: str = "unknown", id_prefix: str = "") -> list[dict]:
-    """Map raw rows onto {id, prompt, answer, source}; errors name `origin` and the row."""
+              default_source: str = "unknown", id_prefix: str = "", allow_empty: bool = False) -> list[dict]:
+    """Map raw rows onto {id, prompt, answer, source}; errors name `origin` and the row.
+
+    ``allow_empty`` accepts an empty answer: the paper's majority-vote files label with '' the
+    prompts whose samples held no answer.
+    """
     fields = fields or {}
     col = {key: fields.get(key, key) for key in ("id", "prompt", "answer")}
     out = []
@@ -73,7 +77,8 @@ def normalise(rows: Iterable[dict], origin: str, fields: dict | None = None,
             if col[key] not in row:
                 raise DataError(f"{origin}: row {index}: missing column '{col[key]}'"
                                 + (f" (mapped to {key})" if col[key] != key else ""))
-        answer = answer_text(row[col["answer"]], f"{origin}: row {index} (id {row.get(col['id'], index)})")
+        answer = answer_text(row[col["answer"]], f"{origin}: row {index} (id {row.get(col['id'], index)})",
+                             allow_empty=allow_empty)
         prompt = row[col["prompt"]]
         if not isinstance(prompt, str) or not prompt.strip():
             raise DataError(f"{origin}: row {index}: empty or non-text prompt")
@@ -83,14 +88,16 @@ def normalise(rows: Iterable[dict], origin: str, fields: dict | None = None,
     return out
 
 
-def load_files(paths: list[str | Path], fields: dict | None = None, source_name: str | None = None) -> list[dict]:
-    files = [f for p in paths for f in _expand(Path(p))]
+def load_files(paths: list[str | Path], fields: dict | None = None, source_name: str | None = None,
+               allow_empty: bool = False) -> list[dict]:
+    files = [f for p in paths for f in expand_source(Path(p))]
     many = len(files) > 1
     records: list[dict] = []
     for file in files:
         prefix = f"{file.parent.name}/{file.stem}:" if many else ""
         records += normalise(_read_file(file), str(file), fields,
-                             default_source=source_name or file.parent.name, id_prefix=prefix)
+                             default_source=source_name or file.parent.name, id_prefix=prefix,
+                             allow_empty=allow_empty)
     ids = [r["id"] for r in records]
     if len(set(ids)) != len(ids):
         dupes = sorted({i for i in ids if ids.count(i) > 1})[:5]

@@ -64,7 +64,7 @@ def build_one_shot(params: Params, train: list[dict]) -> list[dict]:
         from spurious_rewards.voting import load_one_shot
 
         try:
-            example = {**load_one_shot(spec["path"]), "source": "one_shot"}
+            example = {**load_one_shot(spec["path"], spec.get("id")), "source": "one_shot"}
         except ValueError as exc:  # voting's errors name the file; exit 2 like every bad input
             raise DataError(f"{params.path}: data.one_shot: {exc}") from None
     else:

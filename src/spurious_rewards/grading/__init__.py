@@ -1,9 +1,13 @@
-"""Answer graders: math-verify (default) and our rewrite of the paper's grader.
+"""Answer graders: math-verify (default), the paper's grading rules, and our fixed rewrite of them.
+
+``paper`` follows the paper's released grading code, quirks included; ``paper_fixed`` is our
+earlier rewrite of its description, without the quirks that reject right answers
+(unit words stripped anywhere) and without false positives.
 
 >>> get_grader("paper").grade(r"The sum is \\boxed{\\dfrac{1}{2}}.", "0.5")
 True
 >>> sorted(GRADERS)
-['math_verify', 'paper']
+['math_verify', 'paper', 'paper_fixed']
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import functools
 
 from .base import Grader, GradingTimeout, clean_text, time_limit
 
-GRADERS: tuple[str, ...] = ("math_verify", "paper")
+GRADERS: tuple[str, ...] = ("math_verify", "paper", "paper_fixed")
 DEFAULT_GRADER = "math_verify"
 
 
@@ -24,6 +28,10 @@ def _build(name: str) -> Grader:
         from .math_verify_grader import MathVerifyGrader
 
         return MathVerifyGrader()
+    if name == "paper_fixed":
+        from .paper_fixed_grader import PaperFixedGrader
+
+        return PaperFixedGrader()
     from .paper_grader import PaperGrader
 
     return PaperGrader()

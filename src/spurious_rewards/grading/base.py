@@ -80,7 +80,7 @@ class Grader(ABC):
     """Extracts final answers and compares them with a gold label.
 
     Attributes:
-        name: registry name (``"math_verify"`` or ``"paper"``).
+        name: registry name (``"math_verify"``, ``"paper"`` or ``"paper_fixed"``).
         version: a string that changes whenever grading behaviour may change,
             recorded next to every score so results stay attributable.
     """

@@ -20,12 +20,23 @@ GENERIC_TOKENIZER_CLASSES = {"TokenizersBackend", "PreTrainedTokenizerFast"}
 
 
 def resolve(model_dir: str | Path) -> tuple[str, str | None]:
-    """(path or HF id, revision) for a base folder, checkpoint folder or reference."""
+    """(path or HF id, revision) for a base folder, checkpoint folder or reference.
+
+    A local path that does not exist is an error here, before transformers would take it for a Hub
+    id and retry it against the Hub (about 45 s, or an OfflineModeIsEnabled error).
+    """
+    from spurious_rewards.model.hub import is_local
+
     model_dir = Path(model_dir)
     ref = model_dir / REFERENCE_FILE
     if ref.is_file():
         spec = json.loads(ref.read_text(encoding="utf-8"))
-        return spec["path"], spec.get("revision")
+        path, revision = spec["path"], spec.get("revision")
+        if is_local(path) and not Path(path).expanduser().is_dir():
+            raise DataError(f"{ref}: model folder {path} not found")
+        return path, revision
+    if not model_dir.is_dir():
+        raise DataError(f"{model_dir}: model folder not found")
     return str(model_dir), None
 
 

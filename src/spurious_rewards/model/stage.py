@@ -2,8 +2,10 @@
 
 kind: tiny -> train a tokenizer and pre-train a ~1M-parameter Qwen2 from config on synthetic solution
 traces with TRL's SFTTrainer (loss on the assistant turn only), then save it as an HF folder.
-kind: hf   -> write reference.json (HF id + revision); the weights stay in the HF cache, loaded by
-whichever stage needs them.
+kind: hf   -> write reference.json (HF id + the commit SHA its revision resolves to now); the weights
+stay in the HF cache (`python -m spurious_rewards fetch`), loaded by whichever stage needs them. A
+branch or tag is resolved here, so the reference, the provenance and dvc.lock name the exact commit,
+and a moved branch shows up as a changed base (after `snakemake -R base` / `dvc repro -f -s base`).
 
 Measured on 2 CPU cores (ml-stack.md §3.3): the step count matters more than model size; finishing
 the cosine schedule matters a lot, so the schedule always ends at `steps`.
@@ -15,11 +17,12 @@ import argparse
 import dataclasses
 import logging
 import warnings
+from pathlib import Path
 
 from spurious_rewards import paths, progress, provenance
 from spurious_rewards.cliargs import add_model, add_params
 from spurious_rewards.config import Params, load_params
-from spurious_rewards.io import atomic_dir, honour_umask, read_jsonl, write_json
+from spurious_rewards.io import DataError, atomic_dir, honour_umask, read_jsonl, write_json
 from spurious_rewards.model import build, corpus
 from spurious_rewards.model.loading import REFERENCE_FILE, resolve_device
 
@@ -104,14 +107,29 @@ def pretrain(params: Params, model_name: str, out_dir) -> dict:
             "final_train_loss": result.training_loss, "steps": result.global_step}
 
 
+def hf_reference(name: str, spec: dict) -> dict:
+    """reference.json for a `kind: hf` model: a Hub id with its revision resolved to a commit SHA."""
+    from spurious_rewards.model import hub
+
+    path, requested = spec["path"], spec.get("revision")
+    if hub.is_local(path):
+        if not Path(path).expanduser().is_dir():
+            raise DataError(f"models.{name}.path: {path} is a local path and no such folder exists")
+        return {"path": path, "revision": None, "requested_revision": requested}
+    return {"path": path, "revision": hub.resolve_revision(path, requested),
+            "requested_revision": requested}
+
+
 def main(args: argparse.Namespace) -> int:
     params = load_params(args.params, check_rewards=False)
     spec = params.model(args.model)
     out = paths.base_model(params.results_dir, args.model)
     with atomic_dir(out) as tmp:
         if spec["kind"] == "hf":
-            write_json(tmp / REFERENCE_FILE, {"path": spec["path"], "revision": spec.get("revision")})
-            summary = {"reference": spec["path"], "revision": spec.get("revision")}
+            reference = hf_reference(args.model, spec)
+            write_json(tmp / REFERENCE_FILE, reference)
+            summary = {"reference": reference["path"], "revision": reference["revision"],
+                       "requested_revision": reference["requested_revision"]}
         else:
             summary = pretrain(params, args.model, tmp)
         provenance.write(tmp, provenance.record(params, "base", sections=("models", "data"),

@@ -29,8 +29,9 @@ from spurious_rewards.training.grpo_config import Plan, grpo_kwargs, plan
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
 PARAMS = ("train", "models.{model}", "conditions.{condition}", "grader", "experiment.device",
           "experiment.torch_threads")
-# read but not tracked: only for a warning, a new seed must not rerun every other one
-UNTRACKED_PARAMS = ("experiment.seeds",)
+# read but not tracked: experiment.seeds only for a warning (a new seed must not rerun every other one);
+# labels and data.one_shot only for --dry-run's display (the label files they make are inputs already)
+UNTRACKED_PARAMS = ("experiment.seeds", "labels", "data.one_shot")
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +102,25 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
                    "text": train.get("reward_text", "plain"),
                    "options": cond.get("reward_options") or {}},
         "dataset": str(paths.training_set(r, model, cond["labels"])),
+        "labels": _label_choices(params, cond["labels"]),
         "base_model": str(paths.base_model(r, model)),
         "state_dir": str(state),
         "outputs": {"checkpoints": str(paths.checkpoints_dir(r, model, condition, seed)),
                     "final": str(paths.final_model(r, model, condition, seed)),
                     "metrics": str(paths.train_metrics(r, model, condition, seed))},
     }
+
+
+def _label_choices(params: Params, kind: str) -> dict:
+    """How the training labels were made, where the paper preset and our defaults differ."""
+    if kind in ("majority_vote", "incorrect"):
+        labels = params.section("labels")
+        return {"kind": kind, "vote": labels.get("vote", "cluster"),
+                "keep_empty": labels.get("keep_empty", False)}
+    if kind == "one_shot":
+        one_shot = params.raw["data"]["one_shot"]
+        return {"kind": kind, **{k: one_shot[k] for k in ("source", "path", "id") if k in one_shot}}
+    return {"kind": kind}
 
 
 def main(args: argparse.Namespace) -> int:
