@@ -14,8 +14,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _scratch import checkout, timed
-from tests.e2e.smoke import smoke_params
+from _scratch import checkout, smoke_params, timed
 
 
 def main() -> None:

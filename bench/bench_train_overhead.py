@@ -87,15 +87,16 @@ def main() -> int:
 
     root = Path(tempfile.mkdtemp(prefix="bench_train_"))
     try:
-        raw_params = load_params(smoke.REPO_PARAMS)
-        arch = raw_params.model("toy")["architecture"]
+        repo_params = Path(__file__).resolve().parents[1] / "params.yaml"
+        raw_params = load_params(repo_params)
+        toy = raw_params.model("toy")
         # the default train section (16 prompts x 8, optimizer batch 64), shortened; report_to none
-        pf = smoke.write_setup(root, n_rows=256, **{**raw_params.raw["train"], "steps": args.steps,
-                                                    "save_every": max(1, args.steps // 2), "report_to": []})
+        short = {"steps": args.steps, "save_every": max(1, args.steps // 2), "report_to": []}
+        pf = smoke.write_setup(root, repo_params, n_rows=256, **{**raw_params.raw["train"], **short})
         params = load_params(pf)
         base = paths.base_model(params.results_dir, "toy")
         shutil.rmtree(base)  # the tiny *default* model shape (params.yaml models.toy.architecture)
-        smoke.build_base_model(base, hidden=arch["hidden_size"], layers=arch["num_hidden_layers"])
+        smoke.build_base_model(base, arch=toy["architecture"], vocab_size=toy["tokenizer"]["vocab_size"])
         torch.set_num_threads(params.experiment["torch_threads"])
         u = plan(params.train("toy", "random")).updates_per_rollout
         times = {"ours": [], "bare": []}

@@ -27,16 +27,16 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "src"), str(REPO)]
+sys.path.insert(0, str(REPO / "src"))
 
 RESULTS = "results/gpu_stages"
 
 
 def gpu_params(steps: int, device: str = "cuda", pretrain_steps: int = 600) -> dict:
     from spurious_rewards.config import _merge
-    from tests.e2e.smoke import smoke_params
+    from spurious_rewards.scratch import smoke_params
 
-    return _merge(smoke_params(), {
+    return _merge(smoke_params(REPO), {
         "experiment": {"results_dir": RESULTS, "device": device,
                        # majority_vote exercises the labels stage; random the seeded reward
                        "conditions": ["ground_truth", "majority_vote", "random"]},

@@ -153,13 +153,13 @@ def checkpoint_fingerprint(folder: Path) -> str:
 def backend_settings(params: Params, model: str) -> dict:
     """The arguments of make_generator: they shape outputs, so they enter every shard hash."""
     from spurious_rewards.model.loading import resolve_device
+    from spurious_rewards.model.spec import resolve_spec
 
     ev = params.section("evaluate")
-    spec = params.model(model)
+    spec = resolve_spec(params, model)
     settings = {"backend": ev["backend"], "device": resolve_device(params.experiment.get("device", "cpu")),
                 "batch_size": int(ev.get("batch_size", 64)),
-                "dtype": spec.get("torch_dtype") or "float32",
-                "trust_remote_code": bool(spec.get("trust_remote_code", False))}
+                "dtype": spec.torch_dtype, "trust_remote_code": spec.trust_remote_code}
     if ev["backend"] == "vllm":
         settings["vllm_options"] = dict(ev.get("vllm") or {})
     return settings
@@ -220,12 +220,12 @@ def run(params: Params, target: Target) -> Path:
     import pandas as pd
 
     from spurious_rewards.model.loading import load_tokenizer
+    from spurious_rewards.model.spec import resolve_spec
 
     r = params.results_dir
     ev = params.section("evaluate")
-    spec = params.model(target.model)
-    template = spec.get("prompt_template", "chat")
-    system_prompt = spec.get("system_prompt")
+    spec = resolve_spec(params, target.model)
+    template, system_prompt = spec.prompt_template, spec.system_prompt
     stop = prompts.stop_strings(template)
     prefix_text = ev.get("forced_prefix") or ""
     seed = int(ev.get("seed", 0))

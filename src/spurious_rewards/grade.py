@@ -18,6 +18,7 @@ import re
 from spurious_rewards import cliargs, io, paths, progress, prompts, provenance
 from spurious_rewards.config import Params, load_params
 from spurious_rewards.evaluate import BASE_CONDITION, DEFAULT, FORCED, load_benchmark
+from spurious_rewards.model.spec import resolve_spec
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
 PARAMS = ("analysis.graders", "grader", "evaluate.forced_prefix", "data.benchmarks", "models.{model}")
@@ -156,7 +157,7 @@ def main(args) -> int:
         raise io.DataError(f"{source}: a base completions file must hold condition 'base' only")
     graders = list(params.section("analysis").get("graders") or [params.raw["grader"]])
     workers = int(params.section("resources")["grade"].get("cpus", 1))
-    region = prompts.answer_region(params.model(args.model))
+    region = resolve_spec(params, args.model).answer_region
     grades, versions = grade_frame(frame, graders, workers=workers, timeout_s=DEFAULT_TIMEOUT_S,
                                    answer_region=region)
     output = paths.grades(r, args.model, run)

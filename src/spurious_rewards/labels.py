@@ -71,9 +71,10 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     from spurious_rewards.grading import get_grader
     from spurious_rewards.grading.pool import extract_many
     from spurious_rewards.model.loading import resolve_device
+    from spurious_rewards.model.spec import resolve_spec
     from spurious_rewards.voting import is_incorrect, majority_vote
 
-    spec, model_spec = params.section("labels"), params.model(model)
+    spec, model_spec = params.section("labels"), resolve_spec(params, model)
     r = params.results_dir
     rows = read_jsonl(paths.train_data(r), required=("id", "prompt", "answer"), answer_field="answer")
     if spec.get("max_prompts"):
@@ -82,13 +83,13 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     generator = make_generator(evaluate["backend"], paths.base_model(r, model),
                                device=resolve_device(params.experiment["device"]),
                                batch_size=evaluate.get("batch_size", 64),
-                               trust_remote_code=model_spec.get("trust_remote_code", False),
+                               trust_remote_code=model_spec.trust_remote_code,
                                vllm_options=evaluate.get("vllm"))
-    template = model_spec.get("prompt_template", "chat")
+    template = model_spec.prompt_template
     if spec.get("prompt", "template") == "raw":
         texts = [row["prompt"] for row in rows]
     else:
-        texts = [prompts.render(generator.tokenizer, row["prompt"], template, model_spec.get("system_prompt"))
+        texts = [prompts.render(generator.tokenizer, row["prompt"], template, model_spec.system_prompt)
                  for row in rows]
     k = spec["samples_per_prompt"]
     outputs = generator.generate(texts, samples=k, temperature=spec.get("temperature", 1.0),
@@ -134,7 +135,7 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
             "generator": generator.describe(),
             "prompt_mode": spec.get("prompt", "template"),
             "prompt_template_hash": prompts.template_hash(generator.tokenizer, template,
-                                                           model_spec.get("system_prompt"))}
+                                                           model_spec.system_prompt)}
     generator.close()
     return majority, incorrect, info, pd.DataFrame(sample_rows)
 

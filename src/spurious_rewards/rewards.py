@@ -6,9 +6,13 @@ completions are plain strings or ``[{"role": "assistant", "content": str}]``;
 dataset columns (``answer``, ``id``, …) arrive as per-row lists in kwargs; and
 ``trainer_state`` (with ``.global_step``) may be passed.
 
-Build one with :func:`build_reward`; the returned callable's ``__name__`` is
-the reward name, which TRL uses as the log key.  ``<X>_without_python`` works
-for every registered X.
+Rewards are plugins: a registry entry (:class:`RewardSpec`) holds a factory
+and the reward's kind.  A factory takes the reward's options as keyword
+arguments, validates them itself and returns a picklable callable with TRL's
+signature; a condition may also name a factory by dotted path
+(``my_rewards:length_penalty``).  Build one with :func:`build_reward`; the
+returned callable's ``__name__`` is the reward name, which TRL uses as the log
+key.  ``<X>_without_python`` works for every X, registered or dotted.
 
 Departures from the paper:
 
@@ -25,10 +29,12 @@ Departures from the paper:
 from __future__ import annotations
 
 import hashlib
+import importlib
+import inspect
 import json
 import random as _random
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,40 +241,188 @@ def no_repetition(texts: list[str], kwargs: dict, options: dict, name: str) -> l
 
 
 # --------------------------------------------------------------------------
+# Built rewards.  Module-level classes rather than closures, so that a built
+# reward pickles (worker processes, accelerate, a trainer saved whole).
+# --------------------------------------------------------------------------
+
+# Keywords that build_reward passes to a factory that declares them; every other keyword parameter of
+# a factory is an option a condition may set (conditions.<c>.reward_options, `score --set`).
+CONTEXT = ("name", "seed", "grader", "answer_region")
+
+
+@dataclass(frozen=True, eq=False)
+class TextReward:
+    """A built-in reward: ``impl(texts, kwargs, options, name)`` over the completion texts.
+
+    An ``answer_region`` other than "full" crops each text to its answer (the paper's ``_r1_style``)
+    before ``impl`` sees it; ``kwargs`` are TRL's keyword columns plus ``_prompts``.
+    """
+
+    name: str
+    impl: Callable[[list[str], dict, dict, str], list[float]]
+    options: dict[str, Any]
+    answer_region: str = "full"
+
+    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any],
+                 completion_ids: Sequence[Any] | None = None, **kwargs: Any) -> list[float]:
+        texts = _texts(completions)
+        if self.answer_region != "full":
+            texts = [answer_text(t, self.answer_region) for t in texts]
+        return self.impl(texts, {**kwargs, "_prompts": list(prompts or [])}, dict(self.options), self.name)
+
+
+def _check_label_options(workers: Any, timeout_s: Any, label_column: Any) -> None:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"option workers must be an integer >= 0, got {workers!r}")
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or timeout_s <= 0:
+        raise ValueError(f"option timeout_s must be a positive number, got {timeout_s!r}")
+    if not isinstance(label_column, str):
+        raise ValueError(f"option label_column must be a string, got {label_column!r}")
+
+
+def label_factory(*, name: str = "ground_truth", grader: str = DEFAULT_GRADER, answer_region: str = "full",
+                  workers: int | None = None, timeout_s: float = 5.0,
+                  label_column: str = "answer") -> TextReward:
+    """Label rewards (:func:`label_reward`).  ``workers`` None/0 grades in this process, on TRL's main
+    thread, with math-verify's own signal timeouts; >=1 grades in that many worker processes
+    (:mod:`.grading.pool`), each answer bounded by ``timeout_s``.  ``label_column``: the dataset
+    column holding the label."""
+    _check_label_options(workers, timeout_s, label_column)
+    options = {"grader": grader, "workers": workers, "timeout_s": timeout_s, "label_column": label_column}
+    return TextReward(name, label_reward, options, answer_region)
+
+
+def format_factory(*, name: str = "format_boxed", answer_region: str = "full") -> TextReward:
+    """:func:`format_boxed`; no options."""
+    return TextReward(name, format_boxed, {"answer_region": answer_region}, answer_region)
+
+
+def random_factory(*, name: str = "random", seed: int = 0, gamma: float = 0.5) -> TextReward:
+    """:func:`random_reward`; ``gamma`` in [0, 1] is the probability of a reward of 1."""
+    is_number = isinstance(gamma, (int, float)) and not isinstance(gamma, bool)
+    if not is_number or not 0.0 <= gamma <= 1.0:
+        raise ValueError(f"option gamma must be a number in [0, 1], got {gamma!r}")
+    return TextReward(name, random_reward, {"seed": seed, "gamma": float(gamma)})
+
+
+def mention_python_factory(*, name: str = "mention_python") -> TextReward:
+    """:func:`mention_python`; no options (the whole completion, whatever the answer region)."""
+    return TextReward(name, mention_python, {})
+
+
+def no_repetition_factory(*, name: str = "no_repetition") -> TextReward:
+    """:func:`no_repetition`; no options (the whole completion, whatever the answer region)."""
+    return TextReward(name, no_repetition, {})
+
+
+# --------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------
 
-_LABEL_OPTIONS = {"workers": None, "timeout_s": 5.0, "label_column": "answer"}
+# What a reward's signal is; the report groups conditions by it (report/organism.py).
+#   ground_truth: the gold answer; weak_label: a label correlated with it (majority vote, one-shot);
+#   incorrect_label: a wrong label; format / random / code: the paper's spurious signals;
+#   heuristic: another property of the text; other: not said.
+KINDS = ("ground_truth", "weak_label", "incorrect_label", "format", "random", "code", "heuristic", "other")
+_REQUIRED = inspect.Parameter.empty
 
 
 @dataclass(frozen=True)
 class RewardSpec:
-    """A registered reward: implementation, accepted options and defaults."""
+    """A registered reward: its factory, kind, whether it reads a label column, and a summary."""
 
     name: str
-    impl: Callable[[list[str], dict, dict, str], list[float]]
-    options: dict[str, Any] = field(default_factory=dict)
+    factory: Callable[..., RewardFn]
+    kind: str = "other"
     needs_label: bool = False
     summary: str = ""
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Options a condition may set, with their defaults (``inspect.Parameter.empty``: required)."""
+        return {p.name: p.default for p in _parameters(self.factory).values()
+                if p.name not in CONTEXT and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+    @property
+    def open_options(self) -> bool:
+        """Whether the factory takes ``**options`` (then any option name is passed on to it)."""
+        return any(p.kind is p.VAR_KEYWORD for p in _parameters(self.factory).values())
+
+
+def _parameters(factory: Callable) -> Mapping[str, inspect.Parameter]:
+    return inspect.signature(factory).parameters
 
 
 REWARDS: dict[str, RewardSpec] = {
     spec.name: spec
     for spec in (
-        RewardSpec("ground_truth", label_reward, _LABEL_OPTIONS, True, "matches the gold answer"),
-        RewardSpec("majority_vote", label_reward, _LABEL_OPTIONS, True,
+        RewardSpec("ground_truth", label_factory, "ground_truth", True, "matches the gold answer"),
+        RewardSpec("majority_vote", label_factory, "weak_label", True,
                    "matches the pre-RL model's majority answer"),
-        RewardSpec("incorrect_label", label_reward, _LABEL_OPTIONS, True,
+        RewardSpec("incorrect_label", label_factory, "incorrect_label", True,
                    "matches a wrong (majority) label"),
-        RewardSpec("one_shot", label_reward, _LABEL_OPTIONS, True, "matches π1's label 12.8"),
-        RewardSpec("format_boxed", format_boxed, {}, False, "non-empty last \\boxed{}"),
-        RewardSpec("random", random_reward, {"gamma": 0.5}, False, "1 with probability gamma"),
-        RewardSpec("mention_python", mention_python, {}, False, 'contains "python"'),
-        RewardSpec("no_repetition", no_repetition, {}, False, "no long back-to-back repeats"),
+        RewardSpec("one_shot", label_factory, "weak_label", True, "matches π1's label 12.8"),
+        RewardSpec("format_boxed", format_factory, "format", False, "non-empty last \\boxed{}"),
+        RewardSpec("random", random_factory, "random", False, "1 with probability gamma"),
+        RewardSpec("mention_python", mention_python_factory, "code", False, 'contains "python"'),
+        RewardSpec("no_repetition", no_repetition_factory, "heuristic", False,
+                   "no long back-to-back repeats"),
     )
 }
 
 REQUIRES_LABEL: set[str] = {name for name, spec in REWARDS.items() if spec.needs_label}
+
+
+def reward_factory(*, kind: str = "other", needs_label: bool = False, summary: str = "") -> Callable:
+    """Decorator describing a factory named by dotted path (``module:attribute``) in a condition.
+
+    >>> @reward_factory(kind="heuristic", summary="short answers")
+    ... def short(*, limit=100): ...
+    >>> reward_spec_of("doc:short", short).kind
+    'heuristic'
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown reward kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+
+    def mark(factory: Callable) -> Callable:
+        factory.reward_kind = kind  # type: ignore[attr-defined]
+        factory.reward_needs_label = bool(needs_label)  # type: ignore[attr-defined]
+        factory.reward_summary = summary  # type: ignore[attr-defined]
+        return factory
+
+    return mark
+
+
+def reward_spec_of(path: str, factory: Callable) -> RewardSpec:
+    """The registry entry of a factory found by dotted path (kind etc. from :func:`reward_factory`)."""
+    if isinstance(factory, RewardSpec):
+        return factory
+    if not callable(factory):
+        raise ValueError(f"reward {path!r} is a {type(factory).__name__}, not a reward factory (a callable)")
+    kind = getattr(factory, "reward_kind", "other")
+    if kind not in KINDS:
+        raise ValueError(f"reward {path!r}: unknown kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+    doc = (factory.__doc__ or "").strip().splitlines()
+    summary = getattr(factory, "reward_summary", "") or (doc[0].rstrip(".") if doc else "")
+    return RewardSpec(path, factory, kind, bool(getattr(factory, "reward_needs_label", False)), summary)
+
+
+def _load_dotted(path: str) -> RewardSpec:
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"reward {path!r}: a dotted path is module:attribute, "
+                         "e.g. my_rewards:length_penalty")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any failure to import is the user's module, named here
+        raise ValueError(f"reward {path!r}: cannot import module {module_name!r} ({type(exc).__name__}: "
+                         f"{exc}); it must be importable from the working directory or PYTHONPATH") from None
+    target: Any = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"reward {path!r}: module {module_name!r} has no attribute {attribute!r}")
+        target = getattr(target, part)
+    return reward_spec_of(path, target)
 
 
 def _split_name(name: str) -> tuple[str, int]:
@@ -280,12 +434,17 @@ def _split_name(name: str) -> tuple[str, int]:
     return name, depth
 
 
-def _base_spec(name: str) -> RewardSpec:
+def reward_spec(name: str) -> RewardSpec:
+    """The registry entry of ``name``: a registered name or ``module:attribute``, either one maybe
+    ending in ``_without_python``."""
     base, _ = _split_name(name) if isinstance(name, str) else (name, 0)
+    if isinstance(base, str) and ":" in base:
+        return _load_dotted(base)
     if base not in REWARDS:
         valid = ", ".join(sorted(REWARDS))
         raise ValueError(
-            f"unknown reward {name!r}; valid rewards: {valid} (and <name>{COMPOUND_SUFFIX})"
+            f"unknown reward {name!r}; valid rewards: {valid} (and <name>{COMPOUND_SUFFIX}, "
+            "or module:attribute naming a reward factory)"
         )
     return REWARDS[base]
 
@@ -296,7 +455,16 @@ def needs_label(name: str) -> bool:
     >>> needs_label("ground_truth_without_python"), needs_label("random")
     (True, False)
     """
-    return _base_spec(name).needs_label
+    return reward_spec(name).needs_label
+
+
+def reward_kind(name: str) -> str:
+    """The kind of reward ``name`` (of its base reward for ``_without_python``); see KINDS.
+
+    >>> reward_kind("majority_vote"), reward_kind("format_boxed_without_python")
+    ('weak_label', 'format')
+    """
+    return reward_spec(name).kind
 
 
 def reward_names() -> list[str]:
@@ -304,49 +472,54 @@ def reward_names() -> list[str]:
     return sorted(REWARDS)
 
 
-def _check_options(spec: RewardSpec, name: str, options: dict) -> dict:
-    unknown = sorted(set(options) - set(spec.options))
-    if unknown:
-        allowed = ", ".join(sorted(spec.options)) or "none"
-        raise ValueError(f"unknown option(s) {', '.join(unknown)} for reward {name!r}; "
-                         f"allowed: {allowed}")
-    resolved = {**spec.options, **options}
-    if "gamma" in resolved:
-        gamma = resolved["gamma"]
-        is_number = isinstance(gamma, (int, float)) and not isinstance(gamma, bool)
-        if not is_number or not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"option gamma must be a number in [0, 1], got {gamma!r}")
-        resolved["gamma"] = float(gamma)
-    if "workers" in resolved and resolved["workers"] is not None:
-        workers = resolved["workers"]
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-            raise ValueError(f"option workers must be an integer >= 0, got {workers!r}")
-    if "timeout_s" in resolved:
-        timeout = resolved["timeout_s"]
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError(f"option timeout_s must be a positive number, got {timeout!r}")
-    if "label_column" in resolved and not isinstance(resolved["label_column"], str):
-        raise ValueError(f"option label_column must be a string, got {resolved['label_column']!r}")
-    return resolved
+@dataclass(frozen=True, eq=False)
+class Reward:
+    """What :func:`build_reward` returns: the factory's callable under the reward's name.
 
+    ``__name__`` is the name (TRL's log key; the attribute of a dotted path); ``without_python``
+    zeroes every response that mentions python; ``options`` are the resolved options (defaults
+    filled) with grader, seed and answer_region.
+    """
 
-# Rewards that read the answer: under an answer region they see only that part of the completion
-# (the paper's `_r1_style`); the Python, repetition and random rewards see the whole text, as there.
-_REGION_IMPLS = (label_reward, format_boxed)
+    name: str
+    fn: RewardFn
+    spec: RewardSpec
+    options: dict[str, Any] = field(default_factory=dict)
+    without_python: bool = False
+
+    def __post_init__(self) -> None:
+        # TRL's log key: a dotted path logs under its attribute ("rewards/length_penalty/mean").
+        log_name = self.name.rpartition(":")[2].replace(".", "_")
+        object.__setattr__(self, "__name__", log_name)
+        object.__setattr__(self, "__qualname__", log_name)
+        doc = f"{self.name}: {self.spec.summary}.\n\n{self.spec.factory.__doc__ or ''}"
+        object.__setattr__(self, "__doc__", doc)
+
+    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any],
+                 completion_ids: Sequence[Any] | None = None, **kwargs: Any) -> list[float]:
+        if prompts is not None and len(prompts) != len(completions):
+            raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
+        values = self.fn(prompts, completions, completion_ids=completion_ids, **kwargs)
+        if len(values) != len(completions):
+            raise ValueError(f"reward {self.name!r} returned {len(values)} values for {len(completions)} "
+                             "completions")
+        if self.without_python:
+            values = [1.0 if v is not None and v > 0 and "python" not in t.lower() else 0.0
+                      for v, t in zip(values, _texts(completions))]
+        return list(values)
 
 
 def build_reward(name: str, *, grader: str = DEFAULT_GRADER, seed: int = 0, answer_region: str = "full",
-                 **options: Any) -> RewardFn:
-    """A TRL-compatible reward callable named ``name``.
+                 **options: Any) -> Reward:
+    """A TRL-compatible, picklable reward callable named ``name``.
 
-    Options: label rewards accept ``workers`` (None/0: grade in this process,
-    on TRL's main thread, with math-verify's own signal timeouts; >=1: grade
-    in that many worker processes via :mod:`.grading.pool`, each answer
-    bounded by ``timeout_s``) and ``label_column`` (default "answer");
-    ``random`` accepts ``gamma``.  ``answer_region`` (prompts.answer_text):
-    "after_answer_tag" grades only the text after the last ``<answer>`` in the
-    label and format rewards.  Pure: same inputs, seed and step give the same
-    output.
+    ``name`` is a registered reward (``python -m spurious_rewards rewards``) or ``module:attribute``
+    naming a factory; either may end in ``_without_python``.  The factory gets ``options`` (it
+    validates them itself) and whichever of name, seed, grader and answer_region it declares, and
+    returns a callable with TRL's signature.  Built-in options: label rewards accept ``workers``,
+    ``timeout_s`` and ``label_column`` (:func:`label_factory`), ``random`` accepts ``gamma``.
+    ``answer_region`` (prompts.answer_text): "after_answer_tag" grades only the text after the last
+    ``<answer>`` in the label and format rewards.  Pure: same inputs, seed and step give the same output.
 
     >>> f = build_reward("format_boxed_without_python")
     >>> f.__name__, f(["q"] * 2, [r"\\boxed{1}", r"python: \\boxed{1}"])
@@ -356,28 +529,23 @@ def build_reward(name: str, *, grader: str = DEFAULT_GRADER, seed: int = 0, answ
         raise ValueError(f"unknown grader {grader!r}; valid graders: {', '.join(GRADERS)}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an integer, got {seed!r}")
-    spec = _base_spec(name)
+    spec = reward_spec(name)
     _, depth = _split_name(name)
     if answer_region not in ANSWER_REGIONS:
         raise ValueError(f"unknown answer_region {answer_region!r}; valid: {', '.join(ANSWER_REGIONS)}")
-    resolved = _check_options(spec, name, options)
-    resolved.update(grader=grader, seed=seed, answer_region=answer_region)
-    cropped = answer_region != "full" and spec.impl in _REGION_IMPLS
-
-    def reward(prompts: Sequence[Any], completions: Sequence[Any],
-               completion_ids: Sequence[Any] | None = None, **kwargs: Any) -> list[float]:
-        texts = _texts(completions)
-        if prompts is not None and len(prompts) != len(texts):
-            raise ValueError(f"{len(prompts)} prompts but {len(texts)} completions")
-        graded = [answer_text(t, answer_region) for t in texts] if cropped else texts
-        values = spec.impl(graded, {**kwargs, "_prompts": list(prompts or [])}, resolved, name)
-        if depth:
-            values = [1.0 if v > 0 and "python" not in t.lower() else 0.0
-                      for v, t in zip(values, texts)]
-        return values
-
-    reward.__name__ = reward.__qualname__ = name
-    reward.__doc__ = f"{name}: {spec.summary}.\n\n{spec.impl.__doc__ or ''}"
-    reward.spec = spec  # type: ignore[attr-defined]
-    reward.options = dict(resolved)  # type: ignore[attr-defined]
-    return reward
+    allowed = spec.options
+    unknown = [] if spec.open_options else sorted(set(options) - set(allowed))
+    if unknown:
+        names = ", ".join(sorted(allowed)) or "none"
+        raise ValueError(f"unknown option(s) {', '.join(unknown)} for reward {name!r}; allowed: {names}")
+    missing = sorted(k for k, default in allowed.items() if default is _REQUIRED and k not in options)
+    if missing:
+        raise ValueError(f"reward {name!r} needs option(s) {', '.join(missing)}")
+    context = {"name": name, "seed": seed, "grader": grader, "answer_region": answer_region}
+    declared = _parameters(spec.factory)
+    fn = spec.factory(**{k: v for k, v in context.items() if k in declared}, **options)
+    if not callable(fn):
+        raise ValueError(f"reward {name!r}: its factory returned a {type(fn).__name__}, not a callable")
+    resolved = {k: v for k, v in allowed.items() if v is not _REQUIRED}
+    resolved.update(options, grader=grader, seed=seed, answer_region=answer_region)
+    return Reward(name, fn, spec, resolved, bool(depth))

@@ -8,7 +8,8 @@ from spurious_rewards.rewards import REWARDS
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = "List every registered reward; any name also works as <name>_without_python."
+    parser.description = ("List every registered reward with its kind; any name also works as "
+                          "<name>_without_python, and module:attribute names a reward factory of your own.")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -16,6 +17,7 @@ def main(args: argparse.Namespace) -> int:
     for name, spec in sorted(REWARDS.items()):
         label = "needs label" if spec.needs_label else "label-free"
         options = ", ".join(spec.options) if spec.options else "-"
-        print(f"{name:<{width}}  {label:<11}  options: {options:<28}  {spec.summary}")
+        print(f"{name:<{width}}  {spec.kind:<15}  {label:<11}  options: {options:<34}  {spec.summary}")
     print(f"{'<X>_without_python':<{width}}  compound: reward X, and 0 when the response mentions python")
+    print(f"{'module:attribute':<{width}}  a reward factory of your own (README: Add your own reward)")
     return 0

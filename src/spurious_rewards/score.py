@@ -4,7 +4,10 @@
         [--seed N] [--set key=value ...] [--workers N] INPUT.jsonl OUTPUT.jsonl
 
 Input rows carry ``completion`` (text or chat messages), ``answer`` (needed by
-label rewards) and optionally ``id``, ``prompt`` and ``step``.  Output rows are
+label rewards) and optionally ``id``, ``prompt`` and ``step``; every other
+field reaches the reward as a keyword column, as TRL passes a dataset's
+columns.  NAME is a registered reward or ``module:attribute`` naming a reward
+factory (the module importable from the working directory).  Output rows are
 the input rows, in order, plus ``reward``.  Bad input exits 2 (as every command) with the
 file and line on stderr and writes no output (we write a temp file beside the
 target and ``os.replace`` it only on success).  Blank lines are skipped.
@@ -24,6 +27,12 @@ from typing import Any
 
 from .grading import DEFAULT_GRADER, GRADERS
 from .io import atomic_path, describe_value
+
+
+# Row fields that are not dataset columns: the scored text, its prompt, the step, and names TRL itself
+# passes to a reward.
+NOT_COLUMNS = frozenset({"completion", "prompt", "step", "reward", "trainer_state", "completion_ids",
+                         "log_metric", "log_extra", "environments", "prompts", "completions"})
 
 
 class InputError(Exception):
@@ -52,7 +61,8 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``score`` arguments to ``parser``."""
     parser.add_argument("--reward", required=True,
-                        help="reward name, e.g. ground_truth, random, format_boxed_without_python")
+                        help="reward name, e.g. ground_truth, random, format_boxed_without_python, "
+                             "or module:attribute naming a reward factory")
     parser.add_argument("--grader", choices=GRADERS, default=DEFAULT_GRADER,
                         help="answer grader for label rewards (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the random reward")
@@ -127,15 +137,15 @@ def _score(rows: list[dict], reward) -> list[float]:
     by_step: dict[int, list[int]] = {}
     for index, row in enumerate(rows):
         by_step.setdefault(int(row.get("step", 0)), []).append(index)
-    label_column = getattr(reward, "options", {}).get("label_column")
     rewards: list[float] = [0.0] * len(rows)
     for step, indices in by_step.items():
         group = [rows[i] for i in indices]
         kwargs: dict[str, Any] = {"trainer_state": SimpleNamespace(global_step=step)}
-        if any("id" in row for row in group):
-            kwargs["id"] = [row.get("id") for row in group]
-        if label_column:
-            kwargs[label_column] = [row[label_column] for row in group]
+        # Every other field reaches the reward as a keyword column, as TRL passes a dataset's columns
+        # (None where a row lacks it).
+        columns = dict.fromkeys(key for row in group for key in row if key not in NOT_COLUMNS)
+        for column in columns:
+            kwargs[column] = [row.get(column) for row in group]
         values = reward([row.get("prompt", "") for row in group],
                         [row["completion"] for row in group], **kwargs)
         for i, value in zip(indices, values):
@@ -156,20 +166,21 @@ def _write_atomically(path: Path, rows: list[dict]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run ``score``; returns the process exit status (0 ok, 2 bad input or options, as every command)."""
-    from .rewards import build_reward, needs_label
+    from .rewards import build_reward, reward_spec
 
     try:
         options = parse_sets(args.sets)
         if args.workers is not None and args.workers < 0:
             raise ValueError(f"--workers must be >= 0, got {args.workers}")
-        if needs_label(args.reward):
+        spec = reward_spec(args.reward)
+        if "workers" in spec.options:
             options.setdefault("workers", args.workers if args.workers is not None
                                else (os.cpu_count() or 1))
         reward = build_reward(args.reward, grader=args.grader, seed=args.seed, **options)
     except ValueError as err:
         print(f"score: {err}", file=sys.stderr)
         return 2
-    label_column = reward.options.get("label_column") if needs_label(args.reward) else None
+    label_column = reward.options.get("label_column", "answer") if spec.needs_label else None
     try:
         rows = _read_rows(args.input, label_column)
     except OSError as err:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from spurious_rewards.config import _merge
+from spurious_rewards.scratch import scratch_env
 from tests.e2e.smoke import scratch_checkout, smoke_params
 
 # The smoke configuration cut to two conditions: every rule type (labels included, through
@@ -41,10 +41,7 @@ def checkout(dest: Path, overrides: dict | None = None) -> Path:
 
 
 def env(root: Path, **extra: str) -> dict:
-    bin_dir = str(Path(sys.executable).parent)
-    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "HF_HUB_OFFLINE": "1",
-            "DVC_NO_ANALYTICS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(root / "src"),
-            **extra}
+    return scratch_env(root, **extra)
 
 
 def run(cmd: list[str], cwd: Path, timeout: float, check: bool = True, **env_extra: str

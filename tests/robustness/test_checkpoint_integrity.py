@@ -21,6 +21,7 @@ from spurious_rewards import paths
 from spurious_rewards.config import load_params
 from spurious_rewards.io import DataError
 from spurious_rewards.training import checkpoints, smoke, stage
+from tests.conftest import REPO
 
 MODEL, COND, SEED = "toy", "random", 1
 TRAIN = {"steps": 3, "save_every": 1, "prompts_per_step": 4, "generations_per_prompt": 4, "optimizer_batch": 8,
@@ -56,7 +57,7 @@ def trained(tmp_path_factory):
     old = os.umask(UMASK)
     try:
         root = tmp_path_factory.mktemp("trained")
-        params = load_params(smoke.write_setup(root, n_rows=12, **TRAIN))
+        params = load_params(smoke.write_setup(root, REPO / "params.yaml", n_rows=12, **TRAIN))
         params.raw["experiment"]["torch_threads"] = 1
         stage.run(params, MODEL, COND, SEED)
     finally:

@@ -20,6 +20,7 @@ from spurious_rewards import paths
 from spurious_rewards.config import load_params
 from spurious_rewards.training import checkpoints, smoke, stage
 from spurious_rewards.training.callbacks import NonFiniteError
+from tests.conftest import REPO
 
 # random reward: non-zero advantages even for an untrained model, and seeded per (seed, step, id)
 MODEL, COND, SEED = "toy", "random", 1
@@ -29,7 +30,7 @@ TRAIN = {"steps": 3, "save_every": 1, "prompts_per_step": 4, "generations_per_pr
 
 
 def _setup(root, **train):
-    pf = smoke.write_setup(root, n_rows=12, **{**TRAIN, **train})
+    pf = smoke.write_setup(root, REPO / "params.yaml", n_rows=12, **{**TRAIN, **train})
     params = load_params(pf)
     params.raw["experiment"]["torch_threads"] = 1  # two test runs may share the 2 cores
     return params

@@ -7,6 +7,7 @@ merge; padding is left and is passed to the constructor (an attribute set later 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -64,3 +65,14 @@ def build_model(tokenizer, architecture: dict, vocab_size: int, seed: int):
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model
+
+
+def save(model, tokenizer, out_dir) -> Path:
+    """Write a loadable model folder (config, weights, tokenizer) with the umask's permissions."""
+    from spurious_rewards.io import honour_umask
+
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    honour_umask(out_dir)  # save_pretrained writes model.safetensors 0600
+    return out_dir

@@ -13,7 +13,8 @@ and writes:
 
 A condition "helps" when the lower end of its interval for the accuracy change is above 0, "hurts"
 when the upper end is below 0, and has "no clear effect" otherwise. Conditions are classified by their
-reward (from the analysis provenance), not by their names, so renamed conditions still count.
+reward's kind in the reward registry (the reward from the analysis provenance), not by their names, so
+renamed conditions and rewards of your own (rewards.reward_factory(kind=...)) still count.
 """
 
 from __future__ import annotations
@@ -25,9 +26,24 @@ import pandas as pd
 from spurious_rewards.report import paper_numbers
 from spurious_rewards.report.markdown import fmt, pct, table
 
-# Rewards whose signal is uncorrelated with (or opposed to) correctness: the paper's spurious rewards.
-SPURIOUS_REWARDS = ("incorrect_label", "format_boxed", "random", "mention_python")
-TRUE_REWARDS = ("ground_truth", "majority_vote", "one_shot")
+# Reward kinds (the registry's, rewards.KINDS) whose signal is uncorrelated with (or opposed to)
+# correctness, the paper's spurious rewards, and those correlated with it.
+SPURIOUS_KINDS = ("incorrect_label", "format", "random", "code")
+TRUE_KINDS = ("ground_truth", "weak_label")
+
+
+def reward_kind(reward) -> str:
+    """The registry's kind of a condition's reward; "other" for a compound (`_without_python`: the python
+    penalty changes the signal), an unknown name, or a dotted path that no longer imports."""
+    from spurious_rewards.rewards import COMPOUND_SUFFIX
+    from spurious_rewards.rewards import reward_kind as registry_kind
+
+    if not isinstance(reward, str) or reward.endswith(COMPOUND_SUFFIX):
+        return "other"
+    try:
+        return registry_kind(reward)
+    except ValueError:
+        return "other"
 
 
 def applies(summary: pd.DataFrame) -> bool:
@@ -36,9 +52,12 @@ def applies(summary: pd.DataFrame) -> bool:
 
 
 def _gamma(cond: dict) -> float | None:
-    if cond.get("reward") != "random":
+    if reward_kind(cond.get("reward")) != "random":
         return None
-    return float((cond.get("reward_options") or {}).get("gamma", 0.5))
+    from spurious_rewards.rewards import reward_spec
+
+    default = reward_spec(cond["reward"]).options.get("gamma", 0.5)
+    return float((cond.get("reward_options") or {}).get("gamma", default))
 
 
 def _clipped(cond: dict) -> bool:
@@ -49,14 +68,14 @@ def classify(conditions: dict) -> dict[str, str]:
     """condition -> kind: true | spurious | random | random_no_clip | random_zero | other."""
     kinds = {}
     for name, cond in conditions.items():
-        reward = (cond or {}).get("reward")
+        kind = reward_kind((cond or {}).get("reward"))
         gamma = _gamma(cond or {})
         if gamma is not None:
             kinds[name] = ("random_zero" if gamma == 0 else
                            "random" if _clipped(cond) else "random_no_clip")
-        elif reward in TRUE_REWARDS:
+        elif kind in TRUE_KINDS:
             kinds[name] = "true"
-        elif reward in SPURIOUS_REWARDS:
+        elif kind in SPURIOUS_KINDS:
             kinds[name] = "spurious"
         else:
             kinds[name] = "other"

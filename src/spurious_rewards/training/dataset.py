@@ -1,9 +1,10 @@
 """The prompts one run trains on, in the exact order it sees them.
 
-Rows come from paths.training_set(...) as {id, prompt, answer, source}. TRL gets {prompt, answer, id}:
+Rows come from paths.training_set(...) as {id, prompt, answer, source, ...}. TRL gets every column:
 `prompt` is prompts.trl_prompt(...) (a user turn for chat templates, so TRL applies the model's chat
-template with its default system prompt; the R1 text for base models), `answer` and `id` reach the
-reward functions as keyword columns.
+template with its default system prompt; the R1 text for base models), `answer` and `id` as text, and
+every other column as it is (`source`, and e.g. `ground_truth` in label files); TRL passes them all to
+the reward functions as keyword columns, so a reward of your own can read them.
 
 Order: like OpenRLHF's ResumableRandomSampler(shuffle, seed, drop_last), each epoch is a fresh seeded
 permutation with the incomplete last batch dropped; epochs are concatenated until the run's
@@ -22,6 +23,10 @@ from spurious_rewards import prompts
 from spurious_rewards.io import DataError, read_jsonl
 
 log = logging.getLogger(__name__)
+
+# Names TRL itself uses for a reward's arguments (or drops from the batch): not passed as columns.
+TRL_RESERVED = frozenset({"completion", "completion_ids", "completions", "prompts", "trainer_state",
+                          "log_metric", "log_extra", "environments"})
 
 
 def order(n_rows: int, prompts_per_step: int, steps: int, seed: int) -> list[int]:
@@ -49,10 +54,14 @@ def prompt_length(tokenizer, prompt) -> int:
 
 def load_rows(path: str | Path, template: str, system_prompt: str | None, tokenizer=None,
               max_prompt_length: int | None = None) -> list[dict]:
-    """TRL rows {prompt, answer, id}; prompts over max_prompt_length tokens are dropped (and counted)."""
+    """TRL rows {prompt, answer, id, <other columns>}; prompts over max_prompt_length tokens are dropped
+    (and counted)."""
     rows = read_jsonl(path, required=("id", "prompt", "answer"), answer_field="answer")
+    # One set of columns for every row (datasets takes the first row's keys), None where a row lacks one.
+    extra = [c for c in dict.fromkeys(k for r in rows for k in r) if c not in ("id", "prompt", "answer")
+             and c not in TRL_RESERVED]
     out = [{"prompt": prompts.trl_prompt(r["prompt"], template, system_prompt),
-            "answer": str(r["answer"]), "id": str(r["id"])} for r in rows]
+            "answer": str(r["answer"]), "id": str(r["id"]), **{c: r.get(c) for c in extra}} for r in rows]
     if tokenizer is not None and max_prompt_length:
         kept = [r for r in out if prompt_length(tokenizer, r["prompt"]) <= max_prompt_length]
         if len(kept) < len(out):

@@ -14,10 +14,29 @@ logs and code-frequency metric are unchanged.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 REWARD_TEXTS = ("plain", "with_special_tokens")
+
+
+@dataclass(frozen=True, eq=False)
+class WithSpecialTokens:
+    """`reward` fed TRL's completion_ids decoded with special tokens (a class, so it pickles)."""
+
+    reward: Callable
+    tokenizer: Any
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "__name__", getattr(self.reward, "__name__", type(self.reward).__name__))
+        object.__setattr__(self, "__doc__", getattr(self.reward, "__doc__", None))
+
+    def __call__(self, prompts, completions, completion_ids=None, **kwargs):
+        if completion_ids is None:
+            raise ValueError("reward_text: with_special_tokens needs the completion_ids TRL passes")
+        texts = self.tokenizer.batch_decode([list(ids) for ids in completion_ids], skip_special_tokens=False)
+        return self.reward(prompts, texts, completion_ids=completion_ids, **kwargs)
 
 
 def reward_text(reward: Callable, mode: str, tokenizer) -> Callable:
@@ -26,12 +45,4 @@ def reward_text(reward: Callable, mode: str, tokenizer) -> Callable:
         return reward
     if mode != "with_special_tokens":
         raise ValueError(f"unknown reward_text {mode!r} ({' | '.join(REWARD_TEXTS)})")
-
-    @functools.wraps(reward)
-    def wrapped(prompts, completions, completion_ids=None, **kwargs):
-        if completion_ids is None:
-            raise ValueError("reward_text: with_special_tokens needs the completion_ids TRL passes")
-        texts = tokenizer.batch_decode([list(ids) for ids in completion_ids], skip_special_tokens=False)
-        return reward(prompts, texts, completion_ids=completion_ids, **kwargs)
-
-    return wrapped
+    return WithSpecialTokens(reward, tokenizer)

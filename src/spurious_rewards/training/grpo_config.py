@@ -56,6 +56,7 @@ from typing import Any
 
 from spurious_rewards.config import ParamsError, Params
 from spurious_rewards import prompts
+from spurious_rewards.model.spec import resolve_spec
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
 PARAMS = ("train", "models.{model}", "conditions.{condition}.train")
@@ -144,7 +145,7 @@ def grpo_kwargs(params: Params, model: str, condition: str, seed: int, *, output
     bf16 = train["precision"] == "bf16" and not cpu
     epsilon = train["epsilon"] if train["clip"] else NO_CLIP_EPSILON
     use_vllm = bool(train["use_vllm"])
-    template = params.model(model).get("prompt_template", "chat")
+    template = resolve_spec(params, model).prompt_template
     model_init = {"dtype": "float32", "attn_implementation": train["attn_implementation"]}
     if revision:
         model_init["revision"] = revision

@@ -11,9 +11,10 @@ keeps them.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from spurious_rewards.rewards import completion_text
 
@@ -31,17 +32,27 @@ def code_frequency(completions) -> float:
     return sum("python" in t.lower() for t in texts) / max(len(texts), 1)
 
 
-def with_code_frequency(reward_fn):
-    """Wrap a TRL reward so each rollout batch also logs CODE_FREQUENCY through TRL's log_metric."""
+@dataclass(frozen=True, eq=False)
+class WithCodeFrequency:
+    """A TRL reward that also logs CODE_FREQUENCY per rollout batch (a class, so it pickles)."""
 
-    @functools.wraps(reward_fn)
-    def reward(prompts, completions, **kwargs):
+    reward_fn: Callable
+
+    def __post_init__(self) -> None:
+        name = getattr(self.reward_fn, "__name__", type(self.reward_fn).__name__)
+        object.__setattr__(self, "__name__", name)  # TRL's log key
+        object.__setattr__(self, "__doc__", getattr(self.reward_fn, "__doc__", None))
+
+    def __call__(self, prompts, completions, **kwargs):
         log_metric = kwargs.get("log_metric")
         if log_metric is not None:
             log_metric(CODE_FREQUENCY, code_frequency(completions))
-        return reward_fn(prompts, completions, **kwargs)
+        return self.reward_fn(prompts, completions, **kwargs)
 
-    return reward
+
+def with_code_frequency(reward_fn) -> WithCodeFrequency:
+    """Wrap a TRL reward so each rollout batch also logs CODE_FREQUENCY through TRL's log_metric."""
+    return WithCodeFrequency(reward_fn)
 
 
 def column_name(key: str) -> str:

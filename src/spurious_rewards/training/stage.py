@@ -62,17 +62,19 @@ def _device(params: Params, dry_run: bool) -> str:
 def _expected_revision(params: Params, model: str) -> str | None:
     """The revision the real run will load: from the base folder if built, else from the params."""
     from spurious_rewards.model.loading import REFERENCE_FILE, resolve
+    from spurious_rewards.model.spec import resolve_spec
 
     base = paths.base_model(params.results_dir, model)
     if (base / REFERENCE_FILE).is_file():
         return resolve(base)[1]
-    spec = params.model(model)
-    return spec.get("revision") if spec.get("kind") == "hf" else None
+    return resolve_spec(params, model).revision
 
 
 def describe(params: Params, model: str, condition: str, seed: int, device: str) -> dict[str, Any]:
     """Everything the real run would use, as JSON (the dry-run contract)."""
-    params.model(model)
+    from spurious_rewards.model.spec import resolve_spec
+
+    spec = resolve_spec(params, model)
     cond = params.condition(condition)
     r = params.results_dir
     train = params.train(model, condition)
@@ -96,7 +98,7 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
         "advantage": {"group": train["scale_rewards"],
                       "whitening": train.get("advantage_whitening", "none")},
         "reward": {"name": cond["reward"], "grader": params.raw["grader"], "seed": seed,
-                   "answer_region": prompts.answer_region(params.model(model)),
+                   "answer_region": spec.answer_region,
                    "text": train.get("reward_text", "plain"),
                    "options": cond.get("reward_options") or {}},
         "dataset": str(paths.training_set(r, model, cond["labels"])),
@@ -159,6 +161,7 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
                   callbacks: Sequence = ()):
     """(trainer, plan, kwargs, state_dir): the GRPOTrainer of one run, ready to train()."""
     from spurious_rewards.model.loading import check_loadable, load_tokenizer, resolve
+    from spurious_rewards.model.spec import resolve_spec
     from spurious_rewards.rewards import build_reward
     from spurious_rewards.training import dataset
     from spurious_rewards.training.advantage import trainer_class
@@ -168,7 +171,7 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     from spurious_rewards.training.metrics import with_code_frequency
 
     r = params.results_dir
-    spec, cond = params.model(model), params.condition(condition)
+    spec, cond = resolve_spec(params, model), params.condition(condition)
     train = params.train(model, condition)
     p = plan(train, where=f"{params.path}: key train")
     state = paths.train_state_dir(r, model, condition, seed)
@@ -177,16 +180,16 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     path, revision = resolve(base)
     kwargs = grpo_kwargs(params, model, condition, seed, output_dir=checkpoints.trl_dir(state),
                          device=device, revision=revision)
-    template = spec.get("prompt_template", "chat")
+    template = spec.prompt_template
     if prompts.is_r1(template) and not kwargs["use_vllm"]:
         log.warning("R1 template without vLLM: the stop string </answer> is not applied to rollouts")
-    tokenizer = load_tokenizer(base, trust_remote_code=bool(spec.get("trust_remote_code", False)))
-    rows = dataset.load_rows(paths.training_set(r, model, cond["labels"]), template, spec.get("system_prompt"),
+    tokenizer = load_tokenizer(base, trust_remote_code=spec.trust_remote_code)
+    rows = dataset.load_rows(paths.training_set(r, model, cond["labels"]), template, spec.system_prompt,
                              tokenizer, train["max_prompt_length"])
     train_set = dataset.ordered_dataset(rows, train["prompts_per_step"], train["steps"], seed)
     reward = with_code_frequency(reward_text(
         build_reward(cond["reward"], grader=params.raw["grader"], seed=seed,
-                     answer_region=prompts.answer_region(spec), **(cond.get("reward_options") or {})),
+                     answer_region=spec.answer_region, **(cond.get("reward_options") or {})),
         train.get("reward_text", "plain"), tokenizer))
     # TensorBoard and W&B write into the state dir: it survives reruns, the declared outputs do not.
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(checkpoints.tensorboard_dir(state))
