@@ -34,7 +34,12 @@ def _job_counts(out: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
-def test_configfile_selects_a_params_file_like_params(checkout):
+def test_configfile_selects_a_params_file_like_params(checkout, shared_data):
+    # the paper preset's data files are declared inputs: link them as the README says
+    (checkout / "external").mkdir(exist_ok=True)
+    for name in ("rethink_rlvr", "one_shot_rlvr"):
+        if not (checkout / "external" / name).exists():
+            (checkout / "external" / name).symlink_to(shared_data / name)
     by_file = _snakemake(checkout, "-n", "--configfile", "presets/paper.yaml")
     by_key = _snakemake(checkout, "-n", "--config", "params=presets/paper.yaml")
     assert by_file.returncode == 0 and by_key.returncode == 0, by_file.stderr + by_file.stdout
