@@ -153,7 +153,8 @@ DVC_PLOTS = (("accuracy", "accuracy", "accuracy vs rollout step (primary grader,
              ("code_frequency", "code_frequency", "code-reasoning frequency vs rollout step",
               "responses with 'python' (%)"),
              ("train_reward", "reward", "training reward vs rollout step (seed mean)", "reward"),
-             ("clip_ratio", "clip_ratio", "PPO clip ratio (either side) vs rollout step", "clipped tokens (%)"))
+             ("clip_ratio", "clip_ratio", "PPO clip ratio (either side) vs rollout step",
+              "clipped tokens (%)"))
 
 STAGES: tuple[Stage, ...] = (
     Stage(

@@ -168,8 +168,8 @@ def test_figures_show_intervals_legends_protocols_and_fixed_ranges(analysis_dir,
                            "amc": {"samples": 4, "temperature": 0.6}}}
     figures.make_all(tables["metrics.csv"], tables["train_metrics.csv"], ["math_verify"], tmp_path,
                      summary=tables["summary.csv"], prov=prov)
-    assert set(kept) == {"delta_accuracy_math_verify", "accuracy_vs_step_math_verify", "code_frequency_vs_step",
-                         "train_reward_vs_step", "clip_ratio_vs_step"}
+    assert set(kept) == {"delta_accuracy_math_verify", "accuracy_vs_step_math_verify",
+                         "code_frequency_vs_step", "train_reward_vs_step", "clip_ratio_vs_step"}
     for name, fig in kept.items():
         # one shared legend on the figure, none inside a panel
         assert len(fig.legends) == 1, name

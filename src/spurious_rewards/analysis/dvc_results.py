@@ -54,7 +54,8 @@ def summary_metrics(summary: pd.DataFrame, grader: str) -> dict:
         _nest(out, [r.model, r.condition, r.benchmark], {
             "step0": _num(r.step0_value, 100), "final": _num(r.final_value, 100),
             "delta": _num(r.delta, 100), "delta_ci_low": _num(r.ci_low, 100),
-            "delta_ci_high": _num(r.ci_high, 100), "final_step": int(r.final_step), "n_seeds": int(r.n_seeds)})
+            "delta_ci_high": _num(r.ci_high, 100), "final_step": int(r.final_step),
+            "n_seeds": int(r.n_seeds)})
     return out
 
 
@@ -96,7 +97,7 @@ def run_metrics(metrics: pd.DataFrame, train: pd.DataFrame, grader: str) -> dict
 
 
 def _write_curves(folder, frame: pd.DataFrame, by: list[str], columns: dict[str, tuple[str, float]]) -> None:
-    """frame (model, condition, seed, step, metric, value [, benchmark]) -> one CSV per `by` group, seed mean."""
+    """Long frame (..., step, metric, value) -> one CSV per `by` group, the mean over seeds."""
     with io.atomic_dir(folder) as tmp:
         for key, g in (frame.groupby(by, sort=True) if len(frame) else []):
             wide = (g.pivot_table(index="step", columns="metric", values="value", aggfunc="mean")
@@ -113,7 +114,8 @@ def _write_curves(folder, frame: pd.DataFrame, by: list[str], columns: dict[str,
             table.reset_index().to_csv(path, index=False)
 
 
-def write(results_dir, metrics: pd.DataFrame, summary: pd.DataFrame, train: pd.DataFrame, grader: str) -> None:
+def write(results_dir, metrics: pd.DataFrame, summary: pd.DataFrame, train: pd.DataFrame,
+          grader: str) -> None:
     r = Path(results_dir)
     io.write_json(r / paths.DVC_SUMMARY, summary_metrics(summary, grader))
     io.write_json(r / paths.DVC_RUNS, run_metrics(metrics, train, grader))

@@ -177,7 +177,8 @@ def metric_vs_step(metrics: pd.DataFrame, metric: str, grader: str | None, ylabe
             b = None if band is None else band[(band["model"] == model) & (band["benchmark"] == bench)]
             _curves(ax, part, colour, handles, band=b)
             ax.set_ylim(0, 100)
-            ax.set_title(f"{model} / {bench}: {protocol(bench, prov, _n_problems(metrics, bench))}", fontsize=9)
+            proto = protocol(bench, prov, _n_problems(metrics, bench))
+            ax.set_title(f"{model} / {bench}: {proto}", fontsize=9)
             ax.set_ylabel(ylabel)
     fig.suptitle(title, fontsize=10)
     _legend(fig, handles)
@@ -281,8 +282,8 @@ def make_all(metrics: pd.DataFrame, train: pd.DataFrame, graders: list[str], out
                                    f"accuracy vs rollout step ({grader} grader)",
                                    out_dir / f"accuracy_vs_step_{grader}.png", prov, with_ci=True))
     made.append(metric_vs_step(metrics, "code_frequency", None, "responses with 'python' (%)",
-                               "code-reasoning frequency vs rollout step", out_dir / "code_frequency_vs_step.png",
-                               prov))
+                               "code-reasoning frequency vs rollout step",
+                               out_dir / "code_frequency_vs_step.png", prov))
     made.append(train_reward(train, out_dir / "train_reward_vs_step.png"))
     made.append(clip_ratio(train, out_dir / "clip_ratio_vs_step.png"))
     return [p for p in made if p is not None]

@@ -42,9 +42,9 @@ def is_synthetic(prov: dict) -> bool:
             or any((m or {}).get("kind") == "tiny" for m in models.values()))
 
 
-def synthetic_banner(prov: dict) -> str:
+def synthetic_banner(prov: dict) -> str | None:
     if not is_synthetic(prov):
-        return ""
+        return None
     return ("> **Synthetic toy run, not comparable with the paper.** These numbers come from synthetic "
             "arithmetic problems and/or a tiny model trained here offline (the default params.yaml). They "
             "test that the pipeline works end to end; they say nothing about Qwen2.5-Math or MATH-500. "
