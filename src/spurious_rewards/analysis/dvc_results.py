@@ -3,8 +3,8 @@
   dvc/summary.json  the aggregated table: per model / condition / benchmark, accuracy at step 0, the
                     smoothed final value, the change and its bootstrap interval (primary grader, %)
   dvc/runs.json     per-run summaries: per model / condition / seed, each benchmark's accuracy and code
-                    frequency at step 0 and at the run's last step, and the last training reward and
-                    clip ratio
+                    frequency at step 0 and at the run's last step, and the last rollout step's training
+                    reward, entropy, rollout code frequency and clip ratio
   dvc/plots/<name>/<model>/<condition>[/<benchmark>].csv   step curves (seed means) for `dvc plots`
 
 Nested JSON, so `dvc metrics show` and `dvc exp show` print flat keys such as
@@ -25,6 +25,7 @@ from spurious_rewards import io, paths
 CLIP = {"clip_ratio": "clip_ratio_region_mean", "clip_ratio_low": "clip_ratio_low_mean",
         "clip_ratio_high": "clip_ratio_high_mean"}
 REWARD = ("reward", "reward_mean")
+CODE_FREQUENCY = "code_reasoning_frequency"  # training/metrics.py: share of rollouts mentioning python
 
 
 def _num(value, scale: float = 1.0):
@@ -90,8 +91,12 @@ def run_metrics(metrics: pd.DataFrame, train: pd.DataFrame, grader: str) -> dict
         entry = {"step": int(g["step"].max())}
         if reward:
             entry["reward"] = _num(last.get(reward))
-        if CLIP["clip_ratio"] in last:
-            entry["clip_ratio"] = _num(last.get(CLIP["clip_ratio"]), 100)
+        # entropy and the rollouts' code frequency move with every update, even when a reward is
+        # constant (a reward of 0 for all rollouts makes the advantages 0 and the reward curve flat)
+        for key, src, scale in (("entropy", "entropy", 1.0), ("code_frequency", CODE_FREQUENCY, 100),
+                                ("clip_ratio", CLIP["clip_ratio"], 100)):
+            if src in last:
+                entry[key] = _num(last.get(src), scale)
         _nest(out, [model, cond, f"seed{seed}", "train"], entry)
     return out
 
