@@ -26,8 +26,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 STEP_LABEL = "rollout step"
+MIN_DELTA_RANGE = 5.0  # points: the smallest half-range of the Figure-1 bars
 CLIP_METRICS = {"clip_ratio_low_mean": "clipped below (1-ε)", "clip_ratio_high_mean": "clipped above (1+ε)",
                 "clip_ratio_region_mean": "clipped, either side"}
 
@@ -36,7 +38,8 @@ CAPTIONS = {
         "Change in accuracy from step 0 (the base model) to the final checkpoint, per reward condition "
         "and model: the view of the paper's Figure 1. One panel per benchmark; the panel title names the "
         "protocol (greedy pass@1, or avg@k at the benchmark's temperature) and the number of problems. "
-        "Bars are the mean over training seeds; error bars are the bootstrap interval of the change "
+        "Bars are the mean over training seeds on a symmetric y-range shared by the panels (at least "
+        "±5 points); error bars are the bootstrap interval of the change "
         "(over seeds and problems; with one seed over problems only, so training-seed variance is not "
         "covered)."),
     "accuracy_vs_step": (
@@ -142,6 +145,7 @@ def _curves(ax, frame: pd.DataFrame, colour: dict, handles: dict, scale: float =
                             color=colour[cond], lw=0)
     ax.grid(alpha=0.3)
     ax.set_xlabel(STEP_LABEL)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
 
 
 def _runs(metrics: pd.DataFrame, metric: str, grader: str | None) -> pd.DataFrame:
@@ -198,6 +202,9 @@ def delta_bars(summary: pd.DataFrame, metrics: pd.DataFrame, grader: str, path: 
     fig, axes = _grid(1, len(benches), sharey=True)
     handles: dict = {}
     width = 0.8 / max(len(conds), 1)
+    # symmetric and at least +-MIN_DELTA_RANGE points: a change of 0.3 points must not fill the panel
+    reach = 100 * np.nanmax(np.abs(s[["delta", "ci_low", "ci_high"]].to_numpy(dtype=float)), initial=0.0)
+    limit = max(MIN_DELTA_RANGE, 1.1 * reach)
     for ax, bench in zip(axes[0], benches):
         for k, cond in enumerate(conds):
             rows = s[(s["benchmark"] == bench) & (s["condition"] == cond)].set_index("model").reindex(models)
@@ -207,6 +214,7 @@ def delta_bars(summary: pd.DataFrame, metrics: pd.DataFrame, grader: str, path: 
                              100 * rows["ci_high"].to_numpy(dtype=float) - d])
             bars = ax.bar(x, d, width * 0.92, color=colour[cond], yerr=np.clip(err, 0, None), capsize=2,
                           error_kw={"lw": 0.8, "ecolor": "0.25"})
+            ax.bar_label(bars, labels=["" if np.isnan(v) else f"{v:+.1f}" for v in d], fontsize=6, padding=2)
             handles.setdefault(cond, bars)
         ax.axhline(0, color="0.3", lw=0.8)
         ax.set_xticks(np.arange(len(models)), models, fontsize=8)
@@ -215,6 +223,7 @@ def delta_bars(summary: pd.DataFrame, metrics: pd.DataFrame, grader: str, path: 
         last = f"step 0 → {int(steps.max())}" if len(steps) else ""
         ax.set_title(f"{bench}: {protocol(bench, prov, _n_problems(metrics, bench))}\n{last}", fontsize=9)
     axes[0][0].set_ylabel("Δ accuracy (points)")
+    axes[0][0].set_ylim(-limit, limit)
     fig.suptitle(f"change in accuracy per reward ({grader} grader)", fontsize=10)
     _legend(fig, handles)
     return _save(fig, path)
