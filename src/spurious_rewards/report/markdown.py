@@ -172,7 +172,7 @@ def switch_section(switch: pd.DataFrame, grader: str) -> str:
             + "\nA share of the gain is only defined when the net gain is positive (with a zero or negative "
               "gain it divides by ~0 or flips sign, giving shares of hundreds of percent), so C is – for "
               "runs without a gain and the average below uses only the runs with a positive gain (the "
-              "paper averages over the rewards that improved accuracy):\n\n"
+              "paper averages over the rewards that changed the strategy):\n\n"
             + (table(avg) if len(avg) else "_(no run has a positive net gain)_\n") + "\n")
 
 
