@@ -80,13 +80,14 @@ def _stage_entry(stage: Stage, params_file: str, qualify: bool) -> dict:
     keys = [_dvc_template(k) for k in stage.params]
     if keys:
         entry["params"] = [{params_file: keys}] if qualify else keys
-    outs = []
+    declared: dict[str, list] = {"outs": [], "metrics": [], "plots": []}
     for output in stage.outputs:
         path = _dvc_template("{R}/" + output.template)
         flags = {k: v for k, v in (("cache", output.cache), ("persist", output.persist))
                  if v != (k == "cache")}
-        outs.append({path: flags} if flags else path)
-    entry["outs"] = outs
+        flags.update(dict(output.plot))
+        declared[output.kind].append({path: flags} if flags else path)
+    entry.update({kind: items for kind, items in declared.items() if items})
     return entry
 
 

@@ -133,6 +133,12 @@ def eval_state_dir(r, model: str, run: str) -> Path:
 
 
 # -- analysis and report --------------------------------------------------------------------------
+# DVC-native results of analyze, beside (not inside) the analysis folder: DVC outputs may not overlap.
+DVC_SUMMARY = "dvc/summary.json"
+DVC_RUNS = "dvc/runs.json"
+DVC_PLOTS = "dvc/plots"
+
+
 def analysis_dir(r) -> Path:
     return _r(r) / "analysis"
 

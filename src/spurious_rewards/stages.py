@@ -44,6 +44,16 @@ class Output:
     # DVC: False keeps only the hash in dvc.lock (intermediate checkpoints); True caches the content.
     cache: bool = True
     persist: bool = False
+    # DVC: how dvc.yaml declares the output: "outs", "metrics" (`dvc metrics show/diff`, `dvc exp show`)
+    # or "plots" (`dvc plots show/diff`; `plot` gives its x, y, title, ...). Snakemake ignores both.
+    kind: str = "outs"
+    plot: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self):
+        if self.kind not in ("outs", "metrics", "plots"):
+            raise ValueError(f"output {self.key}: kind must be outs, metrics or plots, not {self.kind!r}")
+        if self.plot and self.kind != "plots":
+            raise ValueError(f"output {self.key}: plot properties on a {self.kind} output")
 
 
 def _no_dvc_deps(params: Params) -> list[str]:
@@ -243,6 +253,15 @@ RUN_DIR = "runs/{model}/{condition}/seed{seed}"
 CKPT_DIR = "checkpoints/{model}/{condition}/seed{seed}"
 EVAL_RUN = "eval/{model}/{condition}/seed{seed}"
 
+# The DVC plots analyze writes: (folder name, y column, title, y label); one CSV per model/condition
+# (and benchmark), so `dvc plots show` gives one plot per condition and `dvc plots diff` overlays revisions.
+DVC_PLOTS = (("accuracy", "accuracy", "accuracy vs rollout step (primary grader, seed mean)", "accuracy (%)"),
+             ("code_frequency", "code_frequency", "code-reasoning frequency vs rollout step",
+              "responses with 'python' (%)"),
+             ("train_reward", "reward", "training reward vs rollout step (seed mean)", "reward"),
+             ("clip_ratio", "clip_ratio", "PPO clip ratio (either side) vs rollout step",
+              "clipped tokens (%)"))
+
 STAGES: tuple[Stage, ...] = (
     Stage(
         name="data",
@@ -355,7 +374,14 @@ STAGES: tuple[Stage, ...] = (
         name="analyze",
         help="Accuracy, avg@k, pass@k, confidence intervals, code-reasoning frequency and switches.",
         wildcards=(),
-        outputs=(Output("analysis", "analysis", directory=True),),
+        outputs=(Output("analysis", "analysis", directory=True),
+                 # DVC-native copies of the headline numbers (analysis/dvc_results.py)
+                 Output("summary_metrics", paths.DVC_SUMMARY, kind="metrics"),
+                 Output("run_metrics", paths.DVC_RUNS, kind="metrics"),
+                 *(Output(f"plot_{name}", f"{paths.DVC_PLOTS}/{name}", directory=True, kind="plots",
+                          plot=(("x", "step"), ("y", y), ("title", title), ("x_label", "rollout step"),
+                                ("y_label", y_label)))
+                   for name, y, title, y_label in DVC_PLOTS)),
         inputs=_analyze_inputs,
         dvc_deps=("{R}/eval", "{R}/runs"),
         args=(),

@@ -8,7 +8,18 @@ rule analyze:
     input:
         unpack(stage_inputs("analyze")),
     output:
-        **stage_outputs("analyze"),
+        # the analysis tables go into `snakemake --report` too, each with its own caption
+        **(
+            stage_outputs("analyze")
+            | {
+                "analysis": report(
+                    stage_outputs("analyze")["analysis"],
+                    patterns=["{name}.csv"],
+                    caption="../report/tables.rst",
+                    category="Tables",
+                )
+            }
+        ),
     log:
         stage_log("analyze"),
     benchmark:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from spurious_rewards import cliargs, io, paths, provenance
-from spurious_rewards.analysis import code_reasoning, metrics
+from spurious_rewards.analysis import code_reasoning, dvc_results, metrics
 from spurious_rewards.config import Params, canonical_hash, load_params
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
@@ -304,5 +304,7 @@ def main(args) -> int:
         for name, frame in tables.items():
             frame.to_csv(tmp / name, index=False)
         io.write_json(tmp / "provenance.json", rec)
+    dvc_results.write(params.results_dir, tables["metrics.csv"], tables["summary.csv"],
+                      tables["train_metrics.csv"], params.raw["grader"])
     log.info("wrote %s", paths.analysis_dir(params.results_dir))
     return 0

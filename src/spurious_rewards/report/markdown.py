@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from spurious_rewards.analysis.code_reasoning import TRANSITIONS
+from spurious_rewards.report import figures as figs
 from spurious_rewards.report import paper_numbers
 
 
@@ -33,6 +34,38 @@ def pct(x) -> float:
 
 
 # -- sections -------------------------------------------------------------------------------------
+def is_synthetic(prov: dict) -> bool:
+    """True when the numbers come from the offline toy (synthetic data or a tiny model)."""
+    benches = prov.get("benchmarks") or {}
+    models = prov.get("models") or {}
+    return (any((b or {}).get("source") == "synthetic" for b in benches.values())
+            or any((m or {}).get("kind") == "tiny" for m in models.values()))
+
+
+def synthetic_banner(prov: dict) -> str | None:
+    if not is_synthetic(prov):
+        return None
+    return ("> **Synthetic toy run, not comparable with the paper.** These numbers come from synthetic "
+            "arithmetic problems and/or a tiny model trained here offline (the default params.yaml). They "
+            "test that the pipeline works end to end; they say nothing about Qwen2.5-Math or MATH-500. "
+            "Run presets/paper.yaml for the paper's setting.\n")
+
+
+def intervals_sentence(summary: pd.DataFrame, prov: dict) -> str:
+    an = prov.get("analysis") or {}
+    conf = f"{100 * float(an.get('confidence', 0.95)):.0f}%"
+    acc = summary[summary["metric"] == "accuracy"] if "metric" in summary else summary
+    seeds = sorted({int(n) for n in acc["n_seeds"].dropna()}) if "n_seeds" in acc else []
+    if seeds and max(seeds) > 1:
+        cover = ("with several seeds they resample seeds, then problems, so they cover training-seed and "
+                 "benchmark-sampling variance")
+    else:
+        cover = ("with one training seed they cover problem sampling only (which problems the benchmark "
+                 "happens to hold), not the variance between training runs; the seed spread is shown as –")
+    return (f"Intervals are {conf} percentile bootstrap intervals ({an.get('bootstrap_samples', '?')} "
+            f"resamples); {cover}.")
+
+
 def run_section(prov: dict) -> str:
     bench = pd.DataFrame([{"benchmark": b, "samples": s.get("samples"), "temperature": s.get("temperature"),
                            "top_p": s.get("top_p", 1.0), "max_new_tokens": s.get("max_new_tokens")}
@@ -58,7 +91,7 @@ def run_section(prov: dict) -> str:
     return "\n".join(lines)
 
 
-def summary_section(summary: pd.DataFrame) -> str:
+def summary_section(summary: pd.DataFrame, prov: dict | None = None) -> str:
     s = summary[summary["metric"] == "accuracy"].copy()
     if s.empty:
         return "## Summary\n\n_(no runs)_\n"
@@ -67,14 +100,19 @@ def summary_section(summary: pd.DataFrame) -> str:
         "seeds": s["n_seeds"], "final step": s["final_step"], "step 0 (%)": s["step0_value"].map(pct),
         "final (%)": s["final_value"].map(pct), "Δ (pts)": s["delta"].map(pct),
         "Δ CI (pts)": [f"[{fmt(pct(a))}, {fmt(pct(b))}]" for a, b in zip(s["ci_low"], s["ci_high"])],
-        "Δ sd across seeds": s["delta_std"].map(pct)})
-    return "## Summary: accuracy, step 0 → final\n\n" + table(out) + "\n"
+        # one seed has no spread: "–", not a misleading 0.0
+        "Δ sd across seeds": [pct(v) if n > 1 else math.nan for v, n in zip(s["delta_std"], s["n_seeds"])]})
+    return ("## Summary: accuracy, step 0 → final\n\n" + intervals_sentence(summary, prov or {}) + "\n\n"
+            + table(out) + "\n")
 
 
 def figures_section(figures: list[str]) -> str:
     lines = ["## Figures", ""]
     for rel in figures:
         lines += [f"![{rel}]({rel})", ""]
+        caption = figs.caption_for(rel)
+        if caption:
+            lines += [f"*{caption}*", ""]
     return "\n".join(lines)
 
 
@@ -99,6 +137,11 @@ def code_section(code: pd.DataFrame, grader: str) -> str:
             + table(agg) + "\n")
 
 
+def positive_gain(switch: pd.DataFrame) -> pd.DataFrame:
+    """Rows of runs whose net gain is positive: the only ones where a share of the gain means anything."""
+    return switch[switch["total_gain_pp"] > 0]
+
+
 def switch_section(switch: pd.DataFrame, grader: str) -> str:
     s = switch[switch["grader"] == grader]
     if s.empty:
@@ -107,21 +150,30 @@ def switch_section(switch: pd.DataFrame, grader: str) -> str:
     for key, g in s.groupby(["model", "condition", "seed", "benchmark", "step_from", "step_to"], sort=True):
         row = dict(zip(["model", "condition", "seed", "benchmark", "from", "to"], key))
         by = g.set_index("transition")
+        gained = float(g["total_gain_pp"].iloc[0]) > 0
         for t in TRANSITIONS:
             r = by.loc[t]
+            share = fmt(r["share_of_gain"]) if gained else "–"
             row[t] = (f"{int(r['count'])}: {fmt(pct(r['acc_before']))}→{fmt(pct(r['acc_after']))} "
-                      f"(C={fmt(r['share_of_gain'])})")
+                      f"(C={share})")
         row["gain (pts)"] = fmt(float(g["total_gain_pp"].iloc[0]))
         rows.append(row)
-    avg = (s.groupby(["model", "benchmark", "transition"])["share_of_gain"].mean().unstack("transition")
+    pos = positive_gain(s)
+    avg = (pos.groupby(["model", "benchmark", "transition"])["share_of_gain"].mean().unstack("transition")
            .reindex(columns=list(TRANSITIONS)).reset_index())
-    gains = s.groupby(["model", "benchmark"])["total_gain_pp"].mean().reset_index(name="avg gain (pts)")
-    avg = avg.merge(gains, on=["model", "benchmark"])
+    gains = (pos.drop_duplicates(["model", "benchmark", "condition", "seed"])
+             .groupby(["model", "benchmark"])
+             .agg(runs=("seed", "size"), avg_gain=("total_gain_pp", "mean")).reset_index()
+             .rename(columns={"runs": "runs with a gain", "avg_gain": "avg gain (pts)"}))
+    avg = avg.merge(gains, on=["model", "benchmark"]) if len(avg) else avg
     return (f"## Strategy switches (paper Table 2 / Fig. 7; grader {grader})\n\n"
             "Each cell: pairs in the subset: accuracy before→after (C = the subset's share of the net gain "
             "in correct answers, %).\n\n" + table(pd.DataFrame(rows))
-            + "\nPartial contribution C_d averaged over conditions (the paper averages over the rewards "
-              "that changed the strategy):\n\n" + table(avg) + "\n")
+            + "\nA share of the gain is only defined when the net gain is positive (with a zero or negative "
+              "gain it divides by ~0 or flips sign, giving shares of hundreds of percent), so C is – for "
+              "runs without a gain and the average below uses only the runs with a positive gain (the "
+              "paper averages over the rewards that changed the strategy):\n\n"
+            + (table(avg) if len(avg) else "_(no run has a positive net gain)_\n") + "\n")
 
 
 def prompting_section(prompting: pd.DataFrame, grader: str) -> str:
@@ -133,8 +185,11 @@ def prompting_section(prompting: pd.DataFrame, grader: str) -> str:
     out.columns = ["model", "benchmark", "original (%)", "forced prefix (%)", "change (pts)",
                    "code freq original (%)", "code freq forced (%)"]
     return (f"## Prompting intervention (paper Table 3; grader {grader})\n\nThe base model's response is "
-            "forced to start with the configured prefix; code frequency counts the text generated after "
-            "the prefix.\n\n" + table(out) + "\n")
+            "forced to start with the configured prefix. Code frequency counts only the text generated "
+            "after the prefix: when the prefix itself holds \"python\" (the paper's \"Let's solve this using "
+            "Python.\"), every forced response starts with code intent, yet its code frequency reads ~0 "
+            "because the model need not repeat the word. Read the forced column as accuracy under a "
+            "code prompt, not as a code-reasoning rate.\n\n" + table(out) + "\n")
 
 
 def paper_section(summary: pd.DataFrame, code: pd.DataFrame, switch: pd.DataFrame, prompting: pd.DataFrame,
@@ -174,9 +229,11 @@ def paper_section(summary: pd.DataFrame, code: pd.DataFrame, switch: pd.DataFram
         t2 = paper_numbers.TABLE2.get(paper)
         sw = switch[(switch["model"] == model) & (switch["grader"] == grader)
                     & switch["benchmark"].map(paper_numbers.is_math500)]
+        sw = positive_gain(sw)
         if t2 and len(sw):
             ours = sw.groupby("transition")["share_of_gain"].mean().to_dict()
-            parts += ["Partial contribution C_d (Table 2; ours averaged over all conditions):", "",
+            parts += ["Partial contribution C_d (Table 2; ours averaged over the runs with a positive net "
+                      "gain):", "",
                       table(pd.DataFrame([{"": "paper", **t2},
                                           {"": "ours", "avg_gain": sw["total_gain_pp"].mean(),
                                            **{t: ours.get(t, math.nan) for t in TRANSITIONS}}]))]
@@ -216,9 +273,9 @@ def provenance_section(analysis_prov: dict) -> str:
 
 
 def render(*, prov: dict, summary, code, switch, prompting, figures: list[str], grader: str) -> str:
-    parts = ["# Spurious Rewards re-run: report", "",
+    parts = ["# Spurious Rewards re-run: report", "", synthetic_banner(prov),
              f"Primary grader: **{grader}** (every grader's numbers are in the analysis CSVs).", "",
-             run_section(prov), summary_section(summary), figures_section(figures),
+             run_section(prov), summary_section(summary, prov), figures_section(figures),
              code_section(code, grader), switch_section(switch, grader), prompting_section(prompting, grader),
              paper_section(summary, code, switch, prompting, prov, grader), provenance_section(prov)]
     return "\n".join(p for p in parts if p is not None)

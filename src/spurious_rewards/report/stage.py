@@ -52,7 +52,8 @@ def build(analysis_dir, report_dir) -> None:
     graders = sorted(tables["metrics.csv"]["grader"].dropna().unique()) or ["math_verify"]
     primary = prov.get("primary_grader") if prov.get("primary_grader") in graders else graders[0]
     with io.atomic_dir(report_dir) as tmp:
-        made = figures.make_all(tables["metrics.csv"], tables["train_metrics.csv"], graders, tmp / "figures")
+        made = figures.make_all(tables["metrics.csv"], tables["train_metrics.csv"], graders, tmp / "figures",
+                                summary=tables["summary.csv"], prov=prov)
         rel = [f"figures/{p.name}" for p in made]
         text = markdown.render(prov=prov, summary=tables["summary.csv"], code=tables["code_reasoning.csv"],
                                switch=tables["switch.csv"], prompting=tables["prompting.csv"],

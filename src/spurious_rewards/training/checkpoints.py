@@ -12,6 +12,8 @@ Layout of paths.train_state_dir(...) (never a declared output, so Snakemake/DVC 
                                      evaluate stage; built with io.atomic_dir, so complete by name;
         checkpoint.json              its steps and the size and sha256 of every file beside it
     tensorboard/                     TensorBoard event files
+    settings.json                    what the state was trained with (the job's parameters and its
+                                     training set): a rerun with other settings starts afresh
 
 Integrity: resume verifies the newest marked checkpoint against its mark (a full read: ~1 s per GB) and
 falls back to the previous one, which pruning keeps for that reason (two TRL checkpoints on disk, not
@@ -159,6 +161,38 @@ def checkpoints(state_dir: Path) -> list[Path]:
         return []
     found = [p for p in root.iterdir() if p.is_dir() and global_step_of(p) is not None]
     return sorted(found, key=global_step_of)
+
+
+def settings_path(state_dir: Path) -> Path:
+    return Path(state_dir) / "settings.json"
+
+
+def reset_if_changed(state_dir: Path, settings: dict) -> bool:
+    """Drop the resume state when it was trained with other settings; record the current ones.
+
+    Without this, a rerun after a parameter change (`dvc exp run -S train.learning_rate=...`, an edited
+    params.yaml) would "resume" the finished old run and re-export its results unchanged. Returns True
+    when old state was dropped. Main process only.
+    """
+    path = settings_path(state_dir)
+    current = json.loads(json.dumps(settings, sort_keys=True, default=str))
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = None
+    dropped = False
+    stale = [d for d in (trl_dir(state_dir), export_dir(state_dir)) if d.exists()]
+    if recorded != current and stale:
+        log.warning("%s: resume state was trained with other settings (%s); starting afresh",
+                    state_dir, "none recorded" if recorded is None else "changed")
+        for d in stale:
+            shutil.rmtree(d)
+        dropped = True
+    Path(state_dir).mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(current, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return dropped
 
 
 def latest_complete(state_dir: Path, clean: bool = True, check: bool | None = None) -> Path | None:

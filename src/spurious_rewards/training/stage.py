@@ -204,6 +204,16 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     return trainer, p, kwargs, state
 
 
+def run_settings(params: Params, model: str, condition: str, seed: int) -> dict[str, str]:
+    """What a resumable state depends on: the train job's parameters and the training set's content."""
+    from spurious_rewards import stages
+
+    data = paths.training_set(params.results_dir, model, params.condition(condition)["labels"])
+    return {"params": stages.fingerprint(params, stages.stage("train"), model=model, condition=condition,
+                                         seed=seed),
+            "training_set": provenance.file_hash(data) if Path(data).is_file() else "missing"}
+
+
 def run(params: Params, model: str, condition: str, seed: int, *, device: str = "cpu",
         callbacks: Sequence = ()) -> dict[str, Any]:
     """Train (or resume) one run and materialise its declared outputs. Returns a summary."""
@@ -212,6 +222,8 @@ def run(params: Params, model: str, condition: str, seed: int, *, device: str = 
     _set_threads(params, device)
     trainer, p, kwargs, state = build_trainer(params, model, condition, seed, device=device, callbacks=callbacks)
     main_process = trainer.accelerator.is_main_process
+    if main_process:
+        checkpoints.reset_if_changed(state, run_settings(params, model, condition, seed))
     # The main process verifies and sets bad checkpoints aside; the others then take the newest marked one.
     resume = checkpoints.latest_complete(state, clean=True) if main_process else None
     trainer.accelerator.wait_for_everyone()
