@@ -52,8 +52,9 @@ def _dvc_template(template: str) -> str:
     return out
 
 
-# what the `validate` stage checks with: a change to any of them revalidates the file
-VALIDATOR = ("src/spurious_rewards/config.py", "workflow/schemas/params.schema.yaml")
+# what the `validate` stage checks with (config.py imports rewards.py by name): a change to any of them
+# revalidates the file
+VALIDATOR = ("src/spurious_rewards/config.py", "src/spurious_rewards/rewards.py", "workflow/schemas/params.schema.yaml")
 
 
 def _validate_command(params_file: str, *flags: str) -> str:

@@ -10,7 +10,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
 
-from spurious_rewards.voting import VoteResult, is_incorrect, load_one_shot, majority_vote
+from spurious_rewards.data.one_shot import load_one_shot
+from spurious_rewards.voting import VoteResult, is_incorrect, majority_vote
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 PI1 = SHARED_DATA / "one_shot_rlvr" / "data" / "train" / "one_shot_rlvr" / "pi1_r128.parquet"

@@ -61,7 +61,7 @@ def build_one_shot(params: Params, train: list[dict]) -> list[dict]:
     if spec["source"] == "synthetic":
         example = {"prompt": train[0]["prompt"], "answer": train[0]["answer"], "source": "one_shot"}
     elif spec["source"] == "path":
-        from spurious_rewards.voting import load_one_shot
+        from spurious_rewards.data.one_shot import load_one_shot
 
         try:
             example = {**load_one_shot(spec["path"], spec.get("id")), "source": "one_shot"}
