@@ -13,13 +13,9 @@ min_version("9.0")
 include: "workflow/rules/common.smk"
 
 
-# the phases of the pipeline
-include: "workflow/rules/data.smk"
-include: "workflow/rules/models.smk"
-include: "workflow/rules/labels.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
+# per-stage extras (the report rule's `report()` outputs), then one rule per stage of the table
 include: "workflow/rules/report.smk"
+include: "workflow/rules/stages.smk"
 
 
 rule all:
