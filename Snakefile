@@ -9,10 +9,9 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+
 # load and validate the parameters, expose stage-table helpers
 include: "workflow/rules/common.smk"
-
-
 # per-stage extras (the report rule's `report()` outputs), then one rule per stage of the table
 include: "workflow/rules/report.smk"
 include: "workflow/rules/stages.smk"

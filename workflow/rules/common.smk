@@ -15,7 +15,6 @@ from spurious_rewards import stages
 from spurious_rewards.config import ParamsError, check_params_path, load_params
 from spurious_rewards.overrides import PARAMS_ENV, resolve as resolve_params
 
-
 # --config params=FILE / --configfile FILE select the parameter file; other --config/--configfile keys
 # override it, merged into <results_dir>/params/resolved-<hash>.yaml, which every job then reads (README).
 # The package's validator (the same schema, plus the checks a schema cannot make) runs before any rule

@@ -1,6 +1,7 @@
 # One rule per stage of the table (src/spurious_rewards/stages.py), named after it: every directive
 # comes from the table through common.smk, so a new stage needs a table entry and a message here.
 
+
 # Cheap aggregate or network-bound (hf datasets) steps run on the submitting host, not as cluster jobs.
 localrules:
     data,
@@ -25,6 +26,7 @@ for _stage in stages.STAGES:
     # A `benchmark:` directive only where Snakemake accepts one: not on a rule this invocation caches
     # between workflows (`--cache base labels`, README), whose output may come from the cache unrun.
     if _stage.name in CACHED_RULES:
+
         rule:
             name:
                 _stage.name
@@ -34,19 +36,20 @@ for _stage in stages.STAGES:
                 **stage_outputs(_stage.name),
             log:
                 stage_log(_stage.name),
-            params:
-                fingerprint=stage_fingerprint(_stage.name),
-            resources:
-                **stage_resources(_stage.name),
-            threads: stage_threads(_stage.name)
             conda:
                 stage_env(_stage.name)
+            threads: stage_threads(_stage.name)
+            resources:
+                **stage_resources(_stage.name),
+            params:
+                fingerprint=stage_fingerprint(_stage.name),
             message:
                 STAGE_MESSAGES[_stage.name]
             shell:
                 stage_shell(_stage.name)
 
     else:
+
         rule:
             name:
                 _stage.name
@@ -58,13 +61,13 @@ for _stage in stages.STAGES:
                 stage_log(_stage.name),
             benchmark:
                 stage_benchmark(_stage.name)
-            params:
-                fingerprint=stage_fingerprint(_stage.name),
-            resources:
-                **stage_resources(_stage.name),
-            threads: stage_threads(_stage.name)
             conda:
                 stage_env(_stage.name)
+            threads: stage_threads(_stage.name)
+            resources:
+                **stage_resources(_stage.name),
+            params:
+                fingerprint=stage_fingerprint(_stage.name),
             message:
                 STAGE_MESSAGES[_stage.name]
             shell:
