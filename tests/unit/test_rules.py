@@ -47,6 +47,16 @@ def test_cache_base_labels_is_accepted_for_the_benchmarked_rules(tmp_path, repo)
     assert sorted(written) == ["results/default/labels/toy/majority_vote.jsonl", "results/default/models/toy/base"]
 
 
+def test_each_rule_runs_its_own_stage_command(tmp_path, repo):
+    """A job runs its own rule's command, not the last generated rule's (`shell:` is evaluated again
+    when the job runs, so a loop variable there would name the last stage, `report`)."""
+    scratch = _scratch(tmp_path, repo)
+    proc = _snakemake(scratch, "--cores", "1", "results/default/data/train.jsonl", HF_HUB_OFFLINE="1")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert (scratch / "results" / "default" / "data" / "train.jsonl").stat().st_size > 0
+    assert (scratch / "results" / "default" / "benchmarks" / "data.tsv").exists()
+
+
 def test_rules_use_no_private_snakemake_attribute(repo):
     for path in [repo / "Snakefile", *sorted((repo / "workflow" / "rules").glob("*.smk"))]:
         text = path.read_text(encoding="utf-8")

@@ -1,5 +1,5 @@
-# One rule per stage of the table (src/spurious_rewards/stages.py), named after it: every directive
-# comes from the table through common.smk, so a new stage needs a table entry and a message here.
+# Each stage of the table (src/spurious_rewards/stages.py) becomes the rule of the same name, every
+# directive taken from the table through common.smk; a new stage needs a table entry and a message here.
 
 
 # Cheap aggregate or network-bound (hf datasets) steps run on the submitting host, not as cluster jobs.
@@ -21,54 +21,60 @@ STAGE_MESSAGES = {
     "analyze": "Analysing every run",
     "report": "Writing the report",
 }
-
-for _stage in stages.STAGES:
+# Rules in a function, not in the loop's body: Snakemake evaluates the `shell:` expression again when the
+# job runs, when a loop variable holds the last stage (every job would run `report`); a closure keeps each
+# rule's own stage. snakefmt cannot parse rules inside a function, hence the fmt: off region.
+# fmt: off
+def stage_rule(stage_name):
     # A `benchmark:` directive only where Snakemake accepts one: not on a rule this invocation caches
     # between workflows (`--cache base labels`, README), whose output may come from the cache unrun.
-    if _stage.name in CACHED_RULES:
+    if stage_name in CACHED_RULES:
 
         rule:
             name:
-                _stage.name
+                stage_name
             input:
-                unpack(stage_inputs(_stage.name)),
+                unpack(stage_inputs(stage_name)),
             output:
-                **stage_outputs(_stage.name),
+                **stage_outputs(stage_name),
             log:
-                stage_log(_stage.name),
+                stage_log(stage_name),
             conda:
-                stage_env(_stage.name)
-            threads: stage_threads(_stage.name)
+                stage_env(stage_name)
+            threads: stage_threads(stage_name)
             resources:
-                **stage_resources(_stage.name),
+                **stage_resources(stage_name),
             params:
-                fingerprint=stage_fingerprint(_stage.name),
+                fingerprint=stage_fingerprint(stage_name),
             message:
-                STAGE_MESSAGES[_stage.name]
+                STAGE_MESSAGES[stage_name]
             shell:
-                stage_shell(_stage.name)
+                stage_shell(stage_name)
 
     else:
 
         rule:
             name:
-                _stage.name
+                stage_name
             input:
-                unpack(stage_inputs(_stage.name)),
+                unpack(stage_inputs(stage_name)),
             output:
-                **stage_outputs(_stage.name),
+                **stage_outputs(stage_name),
             log:
-                stage_log(_stage.name),
+                stage_log(stage_name),
             benchmark:
-                stage_benchmark(_stage.name)
+                stage_benchmark(stage_name)
             conda:
-                stage_env(_stage.name)
-            threads: stage_threads(_stage.name)
+                stage_env(stage_name)
+            threads: stage_threads(stage_name)
             resources:
-                **stage_resources(_stage.name),
+                **stage_resources(stage_name),
             params:
-                fingerprint=stage_fingerprint(_stage.name),
+                fingerprint=stage_fingerprint(stage_name),
             message:
-                STAGE_MESSAGES[_stage.name]
+                STAGE_MESSAGES[stage_name]
             shell:
-                stage_shell(_stage.name)
+                stage_shell(stage_name)
+# fmt: on
+for _stage in stages.STAGES:
+    stage_rule(_stage.name)
