@@ -29,7 +29,6 @@ def stage_rule(stage_name):
     # A `benchmark:` directive only where Snakemake accepts one: not on a rule this invocation caches
     # between workflows (`--cache base labels`, README), whose output may come from the cache unrun.
     if stage_name in CACHED_RULES:
-
         rule:
             name:
                 stage_name
@@ -50,9 +49,7 @@ def stage_rule(stage_name):
                 STAGE_MESSAGES[stage_name]
             shell:
                 stage_shell(stage_name)
-
     else:
-
         rule:
             name:
                 stage_name
