@@ -7,7 +7,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run dry-run dvc-repro test test-fast bench clean
+.PHONY: setup run dry-run dvc-repro test test-fast bench clean lint
 
 setup: $(VENV)/.installed
 
@@ -36,6 +36,17 @@ test: setup
 
 test-fast: setup
 	PYTHONPATH=$(CURDIR)/src $(PY) -m pytest -m "not e2e and not slurm and not pypi"
+
+# ruff (pyproject.toml [tool.ruff]), snakefmt (pyproject.toml [tool.snakefmt]) and Snakemake's own
+# linter on the workflow as it parses with params.yaml; each fails on any finding.
+lint: setup $(VENV)/.lint-installed
+	ruff check .
+	snakefmt --check Snakefile workflow/rules/
+	snakemake --lint
+
+$(VENV)/.lint-installed: requirements/lint.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements/lint.txt
+	touch $@
 
 bench: setup
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

@@ -9,17 +9,12 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+
 # load and validate the parameters, expose stage-table helpers
 include: "workflow/rules/common.smk"
-
-
-# the phases of the pipeline
-include: "workflow/rules/data.smk"
-include: "workflow/rules/models.smk"
-include: "workflow/rules/labels.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
+# per-stage extras (the report rule's `report()` outputs), then one rule per stage of the table
 include: "workflow/rules/report.smk"
+include: "workflow/rules/stages.smk"
 
 
 rule all:

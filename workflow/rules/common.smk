@@ -15,7 +15,6 @@ from spurious_rewards import stages
 from spurious_rewards.config import ParamsError, check_params_path, load_params
 from spurious_rewards.overrides import PARAMS_ENV, resolve as resolve_params
 
-
 # --config params=FILE / --configfile FILE select the parameter file; other --config/--configfile keys
 # override it, merged into <results_dir>/params/resolved-<hash>.yaml, which every job then reads (README).
 # The package's validator (the same schema, plus the checks a schema cannot make) runs before any rule
@@ -48,12 +47,20 @@ def _wc_names(stage):
     return {w: "{%s}" % w for w in stage.wildcards}
 
 
+# Per-stage wrappers of named outputs (e.g. `report()` for `snakemake --report`), filled by the files
+# that own them (report.smk) before stages.smk turns the table into rules.
+STAGE_OUTPUT_EXTRAS = {}
+
+
 def stage_outputs(name):
     stage = stages.stage(name)
+    extras = STAGE_OUTPUT_EXTRAS.get(name, {})
     out = {}
     for o in stage.outputs:
-        path = f"{R}/" + o.template
+        path = f"{R}/{o.template}"
         out[o.key] = directory(path) if o.directory else path
+        if o.key in extras:
+            out[o.key] = extras[o.key](out[o.key])
     return out
 
 
@@ -63,7 +70,7 @@ def stage_inputs(name):
 
 
 def stage_log(name):
-    return f"{R}/" + stages.stage(name).log_template()
+    return f"{R}/{stages.stage(name).log_template()}"
 
 
 def stage_fingerprint(name):
@@ -84,7 +91,7 @@ def stage_threads(name):
 
 
 def stage_env(name):
-    return "../../" + stages.stage(name).env_for(P)
+    return f"../../{stages.stage(name).env_for(P)}"
 
 
 def stage_shell(name):
@@ -95,20 +102,16 @@ def stage_shell(name):
     src = shlex.quote(os.path.relpath(SRC)).replace("{", "{{").replace("}", "}}")
     # "$SPURIOUS_REWARDS_PARAMS": a validated path (check_params_path), expanded by the shell as one word
     command = stage.command(PARAMS_FILE, params_word=f'"${PARAMS_ENV}"', **wc)
-    return f"PYTHONPATH={src}${{{{PYTHONPATH:+:$PYTHONPATH}}}} " + command + " > {log:q} 2>&1"
+    return f"PYTHONPATH={src}${{{{PYTHONPATH:+:$PYTHONPATH}}}} {command} > {{log:q}} 2>&1"
 
 
-def cacheable(rule_proxy):
-    """Allow `--cache <rule>` (between-workflow output cache) for a rule that has a benchmark file.
-
-    Snakemake refuses a rule that is both cached and benchmarked (an output fetched from the cache has
-    no job to time), so a rule named in this invocation's --cache list loses its benchmark directive.
-    """
-    if rule_proxy.rule.name in set(workflow.workflow_settings.cache or ()):
-        rule_proxy.rule._benchmark = None
+# The rules this invocation caches between workflows (`--cache base labels`, README). Snakemake refuses a
+# rule that is both cached and benchmarked (an output fetched from the cache has no job to time), so
+# stages.smk gives these rules no `benchmark:` directive.
+CACHED_RULES = frozenset(workflow.workflow_settings.cache or ())
 
 
 def stage_benchmark(name):
     # Snakemake's own per-job wall time and peak memory (bench/bench_pipeline.py reads these).
     log = stages.stage(name).log_template()
-    return f"{R}/benchmarks/" + log.removeprefix("logs/").removesuffix(".log") + ".tsv"
+    return f"{R}/benchmarks/{log.removeprefix('logs/').removesuffix('.log')}.tsv"
