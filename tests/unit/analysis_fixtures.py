@@ -46,11 +46,11 @@ def _grades(model: str, cond: str, seed: int, steps, variants, gain: float) -> p
     return pd.DataFrame(rows)
 
 
-def write_params(root: Path) -> Path:
+def write_params(root: Path, models=MODELS) -> Path:
     raw = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8")))
-    raw["experiment"].update(results_dir=str(root / "results"), models=list(MODELS),
+    raw["experiment"].update(results_dir=str(root / "results"), models=list(models),
                              conditions=list(CONDITIONS), seeds=list(SEEDS))
-    for model in MODELS:
+    for model in models:
         raw["models"].setdefault(model, copy.deepcopy(raw["models"]["toy"]))
     raw["analysis"]["bootstrap_samples"] = 200
     path = root / "params.yaml"
@@ -58,11 +58,11 @@ def write_params(root: Path) -> Path:
     return path
 
 
-def build_results(root: Path) -> Path:
+def build_results(root: Path, models=MODELS) -> Path:
     """Writes params.yaml and the results tree under root; returns the params file."""
-    pf = write_params(root)
+    pf = write_params(root, models)
     r = root / "results"
-    for mi, model in enumerate(MODELS):
+    for mi, model in enumerate(models):
         base = _grades(model, "base", -1, [0], ["default", "forced_prefix"], 0.0)
         path = paths.grades(r, model, paths.BASE_RUN)
         path.parent.mkdir(parents=True, exist_ok=True)
