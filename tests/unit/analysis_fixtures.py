@@ -60,6 +60,7 @@ def write_params(root: Path, models=MODELS) -> Path:
 
 def build_results(root: Path, models=MODELS) -> Path:
     """Writes params.yaml and the results tree under root; returns the params file."""
+    root.mkdir(parents=True, exist_ok=True)
     pf = write_params(root, models)
     r = root / "results"
     for mi, model in enumerate(models):
