@@ -5,11 +5,13 @@ leaves it out."""
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import textwrap
 
 import pandas as pd
 import pytest
+import yaml
 
 from spurious_rewards import cli, io, paths
 from spurious_rewards.analysis import registry
@@ -54,15 +56,28 @@ PLUGIN = textwrap.dedent('''
 
 @pytest.fixture()
 def plugin(tmp_path, monkeypatch):
+    """The module's name, importable; afterwards the registry is as before."""
     folder = tmp_path / "plugin"
     folder.mkdir()
     (folder / "my_longest_response.py").write_text(PLUGIN, encoding="utf-8")
     monkeypatch.syspath_prepend(str(folder))
     try:
-        yield importlib.import_module("my_longest_response")
+        yield "my_longest_response"
     finally:
-        registry.unregister("longest_response")
-        sys.modules.pop("my_longest_response", None)
+        _forget()
+
+
+def _forget():
+    """As in a new process: the module not imported, its analysis not registered."""
+    registry.unregister("longest_response")
+    sys.modules.pop("my_longest_response", None)
+
+
+def _with_plugins(pf, plugins):
+    raw = yaml.safe_load(pf.read_text(encoding="utf-8"))
+    raw["analysis"]["plugins"] = plugins
+    pf.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return pf
 
 
 def _expected(results) -> pd.DataFrame:
@@ -73,9 +88,11 @@ def _expected(results) -> pd.DataFrame:
 
 
 def test_a_registered_analysis_writes_its_table_and_its_report_section(tmp_path, plugin):
-    pf = build_results(tmp_path / "run")
+    pf = _with_plugins(build_results(tmp_path / "run"), [plugin])
     results = tmp_path / "run" / "results"
     assert cli.main(["analyze", "--params", str(pf)]) == 0
+    assert "longest_response" in [a.name for a in registry.analyses()]
+    _forget()  # the report runs in another process: it imports what the analysis provenance names
     assert cli.main(["report", "--params", str(pf)]) == 0
 
     analysis = paths.analysis_dir(results)
@@ -96,7 +113,17 @@ def test_a_registered_analysis_writes_its_table_and_its_report_section(tmp_path,
     assert (report / "figures" / "longest_response.png").stat().st_size > 1000
     assert "![longest](figures/longest_response.png)" in md
 
-    # an analysis folder written before the plugin existed: the report leaves its section out
+    # the same report without the plugin (an older provenance record): its section is left out
+    _forget()
+    prov = json.loads((analysis / "provenance.json").read_text(encoding="utf-8"))
+    assert prov["analysis"]["plugins"] == [plugin]
+    del prov["analysis"]["plugins"]
+    (analysis / "provenance.json").write_text(json.dumps(prov), encoding="utf-8")
+    report_stage.build(analysis, tmp_path / "without")
+    assert "## Longest response" not in (tmp_path / "without" / "report.md").read_text(encoding="utf-8")
+
+    # the plugin registered, but an analysis folder written before it existed: left out as well
+    importlib.import_module(plugin)
     (analysis / "longest_response.csv").unlink()
     report_stage.build(analysis, tmp_path / "old")
     old = (tmp_path / "old" / "report.md").read_text(encoding="utf-8")
@@ -124,4 +151,12 @@ def test_analyze_refuses_tables_an_analysis_did_not_declare(tmp_path):
             stage.main(type("Args", (), {"params": str(pf)})())
     finally:
         registry.unregister("sloppy")
+    assert not paths.analysis_dir(tmp_path / "run" / "results").exists()
+
+
+def test_a_plugin_module_that_does_not_import_exits_2_naming_the_key(tmp_path, capsys):
+    pf = _with_plugins(build_results(tmp_path / "run", models=("toy",)), ["no_such_analysis_module"])
+    assert cli.main(["analyze", "--params", str(pf)]) == 2
+    err = capsys.readouterr().err
+    assert "key analysis.plugins[0]: cannot import analysis module 'no_such_analysis_module'" in err
     assert not paths.analysis_dir(tmp_path / "run" / "results").exists()

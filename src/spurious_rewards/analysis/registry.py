@@ -1,11 +1,14 @@
 """The analyses analyze computes and report renders, in the order their sections appear.
 
 The built-in analyses are listed here (imported by name, so the stage table sees their code as the
-analyze and report stages' dependencies); `register` adds one more, e.g. from a module of your own
-(README, "Add your own analysis").
+analyze and report stages' dependencies); `register` adds one more from a module of your own, which
+`analysis.plugins` in params.yaml names (README, "Add your own analysis"): analyze imports those
+modules and records them in its provenance, and report imports what the provenance names.
 """
 
 from __future__ import annotations
+
+import importlib
 
 from spurious_rewards.analysis.plugin import Analysis
 from spurious_rewards.analysis.plugins import (code_frequency, dvc_metrics, forced_prefix, metrics_summary,
@@ -59,3 +62,12 @@ def table_names() -> list[str]:
             if t not in names:
                 names.append(t)
     return names
+
+
+def load(modules, where: str, error=ValueError) -> None:
+    """Imports each module of your own (it registers its analyses when imported); errors name `where`."""
+    for i, name in enumerate(modules or []):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise error(f"{where}[{i}]: cannot import analysis module {name!r} ({exc})") from None

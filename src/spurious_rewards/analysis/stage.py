@@ -29,7 +29,7 @@ from spurious_rewards.analysis.plugin import AnalysisContext
 # The metrics analysis' table builders stay importable from here (tests and scripts use them).
 from spurious_rewards.analysis.plugins.metrics_summary import (GROUP, METRIC_COLUMNS,  # noqa: F401
                                                                 metrics_table, per_problem, summary_table)
-from spurious_rewards.config import Params, load_params
+from spurious_rewards.config import Params, ParamsError, load_params
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
 PARAMS = ("analysis", "grader", "experiment.models", "experiment.conditions", "experiment.seeds", "models",
@@ -174,6 +174,8 @@ def main(args) -> int:
                            "(re-run grade)")
     grades = grades[grades["grader"].isin(graders)]
     full = with_baseline(grades, params)
+    plugins = list(an.get("plugins") or [])
+    registry.load(plugins, f"{params.path}: key analysis.plugins", ParamsError)
     settings = {"bootstrap_samples": n_boot, "confidence": confidence, "smoothing_window": window,
                 "switch_from": int(an.get("switch_from", 0)), "switch_to": an.get("switch_to", "last")}
     tables: dict[str, pd.DataFrame] = {}
@@ -206,7 +208,9 @@ def main(args) -> int:
         train_steps={f"{m}/{c}": params.train(m, c)["steps"] for m, c, _ in params.runs()},
         analysis={"bootstrap_samples": n_boot, "confidence": confidence, "smoothing_window": window,
                   "switch_from": an.get("switch_from", 0), "switch_to": an.get("switch_to", "last"),
-                  "bootstrap_seed": "sha256 of each group's key"},
+                  "bootstrap_seed": "sha256 of each group's key",
+                  # the report imports these to render their sections (absent when none: older records)
+                  **({"plugins": plugins} if plugins else {})},
         upstream=upstream_provenance(params))
     with io.atomic_dir(paths.analysis_dir(params.results_dir)) as tmp:
         for name, frame in tables.items():

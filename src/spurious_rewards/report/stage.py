@@ -42,12 +42,17 @@ def read_analysis(folder) -> tuple[dict[str, pd.DataFrame], dict]:
             tables[name] = pd.read_csv(path)
         except pd.errors.EmptyDataError:
             raise io.DataError(f"{path}: empty file (not even a header)") from None
+    return tables, _provenance(folder)
+
+
+def _provenance(folder) -> dict:
+    if not folder.is_dir():
+        raise io.DataError(f"{folder}: analysis folder not found (run analyze first)")
     prov_path = folder / "provenance.json"
     try:
-        prov = json.loads(prov_path.read_text(encoding="utf-8"))
+        return json.loads(prov_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise io.DataError(f"{prov_path}: missing or not JSON ({exc})") from None
-    return tables, prov
 
 
 def _graders(tables: dict[str, pd.DataFrame]) -> list[str]:
@@ -60,6 +65,10 @@ def _graders(tables: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def build(analysis_dir, report_dir) -> None:
+    prov = _provenance(analysis_dir)
+    # analyses of your own that analyze ran (analysis.plugins): importing one registers it
+    registry.load((prov.get("analysis") or {}).get("plugins"), f"{analysis_dir}/provenance.json: analysis.plugins",
+                  io.DataError)
     tables, prov = read_analysis(analysis_dir)
     graders = _graders(tables)
     primary = prov.get("primary_grader") if prov.get("primary_grader") in graders else graders[0]
