@@ -11,8 +11,15 @@ from __future__ import annotations
 import importlib
 
 from spurious_rewards.analysis.plugin import Analysis
-from spurious_rewards.analysis.plugins import (code_frequency, dvc_metrics, forced_prefix, metrics_summary,
-                                               organism_verdicts, paper_comparison, strategy_switches)
+from spurious_rewards.analysis.plugins import (
+    code_frequency,
+    dvc_metrics,
+    forced_prefix,
+    metrics_summary,
+    organism_verdicts,
+    paper_comparison,
+    strategy_switches,
+)
 
 BUILTIN: tuple[Analysis, ...] = (
     metrics_summary.ANALYSIS,

@@ -26,9 +26,15 @@ import pandas as pd
 from spurious_rewards import cliargs, io, paths, provenance
 from spurious_rewards.analysis import registry
 from spurious_rewards.analysis.plugin import AnalysisContext
+
 # The metrics analysis' table builders stay importable from here (tests and scripts use them).
-from spurious_rewards.analysis.plugins.metrics_summary import (GROUP, METRIC_COLUMNS,  # noqa: F401
-                                                                metrics_table, per_problem, summary_table)
+from spurious_rewards.analysis.plugins.metrics_summary import (  # noqa: F401
+    GROUP,
+    METRIC_COLUMNS,
+    metrics_table,
+    per_problem,
+    summary_table,
+)
 from spurious_rewards.config import Params, ParamsError, load_params
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
