@@ -1,5 +1,6 @@
 """`analyze`: every grades file of the sweep (the base model per model + every run) and every run's
-training metrics -> the analysis folder (written as one folder, atomically):
+training metrics -> the analysis folder (written as one folder, atomically): the tables of every
+registered analysis (analysis/registry.py; the built-in ones in analysis/plugins/) and provenance.json.
 
   metrics.csv          tidy: model, condition, seed, step, benchmark, variant, grader, metric, value, n
   summary.csv          per model/condition/benchmark/grader/metric: step-0, smoothed final, delta, CI
@@ -20,12 +21,21 @@ import json
 import logging
 import warnings
 
-import numpy as np
 import pandas as pd
 
 from spurious_rewards import cliargs, io, paths, provenance
-from spurious_rewards.analysis import code_reasoning, dvc_results, metrics
-from spurious_rewards.config import Params, canonical_hash, load_params
+from spurious_rewards.analysis import registry
+from spurious_rewards.analysis.plugin import AnalysisContext
+
+# The metrics analysis' table builders stay importable from here (tests and scripts use them).
+from spurious_rewards.analysis.plugins.metrics_summary import (  # noqa: F401
+    GROUP,
+    METRIC_COLUMNS,
+    metrics_table,
+    per_problem,
+    summary_table,
+)
+from spurious_rewards.config import Params, ParamsError, load_params
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
 PARAMS = ("analysis", "grader", "experiment.models", "experiment.conditions", "experiment.seeds", "models",
@@ -33,19 +43,12 @@ PARAMS = ("analysis", "grader", "experiment.models", "experiment.conditions", "e
 
 log = logging.getLogger(__name__)
 
-GROUP = ["model", "condition", "seed", "step", "benchmark", "variant", "grader"]
-METRIC_COLUMNS = GROUP + ["metric", "value", "n"]
 GRADE_COLUMNS = GROUP + ["problem_id", "sample_index", "correct", "has_python", "has_code_block",
                          "n_tokens", "finish_reason", "grader_version"]
 
 
 def configure_parser(parser) -> None:
     cliargs.add_params(parser)
-
-
-def _rng(*key) -> np.random.Generator:
-    """A generator seeded from the group key: intervals do not depend on the order groups are visited."""
-    return np.random.default_rng(int(canonical_hash([str(k) for k in key])[:15], 16))
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -121,102 +124,6 @@ def with_baseline(grades: pd.DataFrame, params: Params) -> pd.DataFrame:
     return pd.concat([grades, *copies], ignore_index=True)
 
 
-# -- metrics --------------------------------------------------------------------------------------
-def per_problem(grades: pd.DataFrame) -> pd.DataFrame:
-    """Samples and correct answers per problem, for avg@k and pass@k."""
-    return (grades.assign(correct=grades["correct"].astype(int))
-            .groupby(GROUP + ["problem_id"], sort=True)["correct"].agg(n="size", c="sum").reset_index())
-
-
-def metrics_table(grades: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
-    rows = []
-    problems = per_problem(grades)
-    for key, g in problems.groupby(GROUP, sort=True):
-        base = dict(zip(GROUP, key))
-        acc_pp = (g["c"] / g["n"]).to_numpy()
-        n_probs = len(g)
-        samples = int(g["n"].min())
-        lo, hi = metrics.bootstrap_ci(acc_pp, n_boot=n_boot, confidence=confidence, rng=_rng(*key))
-        rows += [{**base, "metric": "accuracy", "value": float(acc_pp.mean()), "n": n_probs},
-                 {**base, "metric": "accuracy_ci_low", "value": lo, "n": n_probs},
-                 {**base, "metric": "accuracy_ci_high", "value": hi, "n": n_probs}]
-        if samples > 1:
-            rows.append({**base, "metric": f"avg@{samples}", "value": float(acc_pp.mean()), "n": n_probs})
-            for k in metrics.pass_k_values(samples):
-                rows.append({**base, "metric": f"pass@{k}",
-                             "value": metrics.mean_pass_at_k(g["n"].to_numpy(), g["c"].to_numpy(), k),
-                             "n": n_probs})
-    freq = code_reasoning.frequency_table(grades)
-    for rec in freq.to_dict("records"):
-        base = {k: rec[k] for k in GROUP}
-        rows += [{**base, "metric": "code_frequency", "value": rec["code_frequency"], "n": rec["n"]},
-                 {**base, "metric": "code_block_frequency", "value": rec["code_block_frequency"],
-                  "n": rec["n"]},
-                 {**base, "metric": "acc_code", "value": rec["acc_code"], "n": rec["n_code"]},
-                 {**base, "metric": "acc_language", "value": rec["acc_language"], "n": rec["n_language"]}]
-    lengths = grades.groupby(GROUP, sort=True).agg(
-        mean_n_tokens=("n_tokens", "mean"),
-        truncated=("finish_reason", lambda s: float((s == "length").mean())), n=("n_tokens", "size"))
-    for key, rec in lengths.iterrows():
-        base = dict(zip(GROUP, key))
-        n = int(rec["n"])
-        rows += [{**base, "metric": "mean_n_tokens", "value": float(rec["mean_n_tokens"]), "n": n},
-                 {**base, "metric": "truncated_frac", "value": float(rec["truncated"]), "n": n}]
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
-
-
-def summary_table(grades: pd.DataFrame, window: int, n_boot: int,
-                  confidence: float) -> pd.DataFrame:
-    """Step 0 vs the smoothed final value, per model/condition/benchmark/grader, across seeds."""
-    cols = ["model", "condition", "benchmark", "grader", "metric", "n_seeds", "final_step", "step0_value",
-            "final_value", "delta", "delta_std", "final_min", "final_max", "ci_low", "ci_high", "ci_method",
-            "n_problems"]
-    g = grades[(grades["variant"] == "default") & (grades["condition"] != "base")]
-    rows = []
-    for metric, col in (("accuracy", "correct"), ("code_frequency", "has_python")):
-        per = (g.assign(v=g[col].astype(float))
-               .groupby(["model", "condition", "benchmark", "grader", "seed", "step", "problem_id"])["v"]
-               .mean().reset_index())
-        for key, block in per.groupby(["model", "condition", "benchmark", "grader"], sort=True):
-            finals, deltas, step0s, last_steps = [], [], [], []
-            matrix = []
-            for seed, s in block.groupby("seed", sort=True):
-                wide = s.pivot(index="problem_id", columns="step", values="v").sort_index()
-                if 0 not in wide.columns:
-                    continue
-                steps = np.array(sorted(wide.columns))
-                last = steps.max()
-                window_steps = steps[(steps > last - max(window, 1)) & (steps > 0)]
-                if window_steps.size == 0:
-                    continue
-                final_pp = wide[window_steps].mean(axis=1)
-                delta_pp = final_pp - wide[0]
-                finals.append(float(final_pp.mean()))
-                step0s.append(float(wide[0].mean()))
-                deltas.append(float(delta_pp.mean()))
-                last_steps.append(int(last))
-                matrix.append(delta_pp.to_numpy())
-            if not finals:
-                continue
-            width = min(len(m) for m in matrix)
-            lo, hi = metrics.bootstrap_ci(np.stack([m[:width] for m in matrix]), n_boot=n_boot,
-                                          confidence=confidence, rng=_rng(metric, *key))
-            spread = metrics.seed_spread(deltas)
-            fs = metrics.seed_spread(finals)
-            rows.append({**dict(zip(["model", "condition", "benchmark", "grader"], key)), "metric": metric,
-                         "n_seeds": len(finals), "final_step": max(last_steps),
-                         "step0_value": float(np.mean(step0s)), "final_value": fs["mean"],
-                         "delta": spread["mean"], "delta_std": spread["std"], "final_min": fs["min"],
-                         "final_max": fs["max"], "ci_low": lo + 0.0, "ci_high": hi + 0.0,
-                         "ci_method": "bootstrap seeds+problems" if len(finals) > 1 else "bootstrap problems",
-                         "n_problems": width})
-    return pd.DataFrame(rows, columns=cols)
-
-
-def code_reasoning_table(grades: pd.DataFrame) -> pd.DataFrame:
-    return code_reasoning.frequency_table(grades)
-
-
 # -- provenance -----------------------------------------------------------------------------------
 def _sidecar(path) -> dict:
     """The provenance record of an upstream output: {} with a warning if absent, DataError if unreadable."""
@@ -273,18 +180,27 @@ def main(args) -> int:
                            "(re-run grade)")
     grades = grades[grades["grader"].isin(graders)]
     full = with_baseline(grades, params)
+    plugins = list(an.get("plugins") or [])
+    registry.load(plugins, f"{params.path}: key analysis.plugins", ParamsError)
+    settings = {"bootstrap_samples": n_boot, "confidence": confidence, "smoothing_window": window,
+                "switch_from": int(an.get("switch_from", 0)), "switch_to": an.get("switch_to", "last")}
+    tables: dict[str, pd.DataFrame] = {}
+
+    def context() -> AnalysisContext:
+        return AnalysisContext(grades=grades, full=full, train=train, settings=settings,
+                               results_dir=params.results_dir, primary_grader=params.raw["grader"],
+                               tables=dict(tables))
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        tables = {
-            "metrics.csv": metrics_table(full, n_boot, confidence),
-            "summary.csv": summary_table(full, window, n_boot, confidence),
-            "code_reasoning.csv": code_reasoning_table(full),
-            "switch.csv": code_reasoning.switch_table(full[full["condition"] != "base"],
-                                                      int(an.get("switch_from", 0)),
-                                                      an.get("switch_to", "last")),
-            "prompting.csv": code_reasoning.prompting_table(grades[grades["condition"] == "base"]),
-            "train_metrics.csv": train,
-        }
+        for analysis in registry.analyses():
+            if analysis.compute is None:
+                continue
+            out = analysis.compute(context())
+            if set(out) != set(analysis.tables):
+                raise ValueError(f"analysis {analysis.name!r} returned tables {sorted(out)}, "
+                                 f"declared {sorted(analysis.tables)}")
+            tables.update(out)
     versions = (grades[["grader", "grader_version"]].drop_duplicates()
                 .sort_values("grader").to_dict("records"))
     rec = provenance.record(
@@ -298,13 +214,16 @@ def main(args) -> int:
         train_steps={f"{m}/{c}": params.train(m, c)["steps"] for m, c, _ in params.runs()},
         analysis={"bootstrap_samples": n_boot, "confidence": confidence, "smoothing_window": window,
                   "switch_from": an.get("switch_from", 0), "switch_to": an.get("switch_to", "last"),
-                  "bootstrap_seed": "sha256 of each group's key"},
+                  "bootstrap_seed": "sha256 of each group's key",
+                  # the report imports these to render their sections (absent when none: older records)
+                  **({"plugins": plugins} if plugins else {})},
         upstream=upstream_provenance(params))
     with io.atomic_dir(paths.analysis_dir(params.results_dir)) as tmp:
         for name, frame in tables.items():
             frame.to_csv(tmp / name, index=False)
         io.write_json(tmp / "provenance.json", rec)
-    dvc_results.write(params.results_dir, tables["metrics.csv"], tables["summary.csv"],
-                      tables["train_metrics.csv"], params.raw["grader"])
+    for analysis in registry.analyses():
+        if analysis.publish is not None:
+            analysis.publish(context(), tables)
     log.info("wrote %s", paths.analysis_dir(params.results_dir))
     return 0

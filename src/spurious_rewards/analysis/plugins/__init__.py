@@ -1,0 +1,1 @@
+"""The built-in analyses, one module each (analysis/registry.py lists them)."""
