@@ -79,7 +79,7 @@ class Stage:
     def env_for(self, params: Params) -> str:
         """The GPU env when the run is on CUDA (experiment.device) or the stage's resources ask for GPUs."""
         gpu = (params.experiment["device"] == "cuda"
-               or bool(params.section("resources")[self.resources].get("gpus")))
+               or bool(params.section("resources")[self.resources]["gpus"]))
         return self.gpu_env if gpu and self.gpu_env else self.env
 
     def output_paths(self, params: Params, **wc) -> dict[str, str]:

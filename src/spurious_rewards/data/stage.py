@@ -27,10 +27,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _synthetic(params: Params, spec: dict, split: str, exclude: set[str]) -> list[dict]:
-    synth = params.raw["data"].get("synthetic", {})
-    problems = synthetic.generate(spec["n"], seed=synth.get("seed", 0), split=split,
-                                  difficulty=spec.get("difficulty", "normal"),
-                                  add_max=synth.get("add_max", 99), mul_max=synth.get("mul_max", 12),
+    synth = params.raw["data"]["synthetic"]
+    problems = synthetic.generate(spec["n"], seed=synth["seed"], split=split, difficulty=spec["difficulty"],
+                                  add_max=synth["add_max"], mul_max=synth["mul_max"],
                                   exclude=exclude)
     return [p.record() for p in problems]
 
@@ -57,18 +56,18 @@ def build_train(params: Params, benchmarks: dict[str, list[dict]]) -> list[dict]
 def build_one_shot(params: Params, train: list[dict]) -> list[dict]:
     """The one-shot set: one example repeated (the paper's pi1 x 128 by default)."""
     spec = params.raw["data"]["one_shot"]
-    repeat = spec.get("repeat", 128)
+    repeat = spec["repeat"]
     if spec["source"] == "synthetic":
         example = {"prompt": train[0]["prompt"], "answer": train[0]["answer"], "source": "one_shot"}
     elif spec["source"] == "path":
         from spurious_rewards.data.one_shot import load_one_shot
 
         try:
-            example = {**load_one_shot(spec["path"], spec.get("id")), "source": "one_shot"}
+            example = {**load_one_shot(spec["path"], spec["id"]), "source": "one_shot"}
         except ValueError as exc:  # voting's errors name the file; exit 2 like every bad input
             raise DataError(f"{params.path}: data.one_shot: {exc}") from None
     else:
-        rows = loaders.load_hf(spec["dataset"], spec.get("split", "train"), None, spec.get("revision"))
+        rows = loaders.load_hf(spec["dataset"], spec["split"], None, spec["revision"])
         example = {"prompt": rows[0]["prompt"], "answer": rows[0]["answer"], "source": "one_shot"}
     return [{"id": f"one_shot-{i}", **example} for i in range(repeat)]
 
