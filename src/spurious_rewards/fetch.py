@@ -41,11 +41,11 @@ def hub_items(params: Params, all_models: bool = False) -> list[HubItem]:
     from spurious_rewards.model.hub import is_local
 
     items = []
-    for name in (params.raw["models"] if all_models else params.models):
+    for name in (params.section("models") if all_models else params.models):
         spec = params.model(name)
         if spec["kind"] == "hf" and not is_local(spec["path"]):
             items.append(HubItem("model", f"models.{name}", spec["path"], spec["revision"], spec))
-    data = params.raw["data"]
+    data = params.section("data")
     sources = [("data.train", data["train"]), ("data.one_shot", data["one_shot"])]
     sources += [(f"data.benchmarks.{k}", v) for k, v in data["benchmarks"].items()]
     for where, spec in sources:

@@ -95,7 +95,7 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     outputs = generator.generate(texts, samples=k, temperature=spec["temperature"], top_p=spec["top_p"],
                                  max_new_tokens=spec["max_new_tokens"], seed=spec["seed"],
                                  stop=prompts.stop_strings(template))
-    grader = get_grader(params.raw["grader"])
+    grader = get_grader(params.section("grader"))
     # Extraction parses raw model output, the step that can hang on a pathological completion, so it
     # runs in worker processes with a hard bound per answer (a timed-out answer casts no vote). The
     # equivalence checks below compare short extracted strings and stay in this process.
@@ -104,8 +104,8 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     with progress.bar(len(texts_out), f"labels {model}: answers extracted", unit="answers") as shown:
         for start in range(0, len(texts_out), EXTRACT_CHUNK):
             chunk = texts_out[start:start + EXTRACT_CHUNK]
-            answers_all += extract_many(chunk, params.raw["grader"],
-                                        workers=params.raw["resources"]["labels"]["cpus"],
+            answers_all += extract_many(chunk, params.section("grader"),
+                                        workers=params.section("resources")["labels"]["cpus"],
                                         timeout_s=EXTRACT_TIMEOUT_S)
             shown.update(len(chunk))
     extracted = iter(answers_all)

@@ -151,7 +151,7 @@ DATA_HINT = ("the data files a parameter file names must exist before the data s
 
 def data_sources(params: Params) -> list[tuple[str, str]]:
     """(parameter key, path) of every local file or folder the data stage reads (`source: path`)."""
-    data = params.raw["data"]
+    data = params.section("data")
     specs = [("data.train", data["train"]), ("data.one_shot", data["one_shot"])]
     specs += [(f"data.benchmarks.{name}", spec) for name, spec in data["benchmarks"].items()]
     out = []

@@ -200,7 +200,8 @@ def test_a_misspelled_defaulted_key_is_named_not_defaulted(tmp_path, raw, sectio
     raw[section][wrong] = 3
     with pytest.raises(ParamsError) as err:
         load_params(_write(tmp_path, raw))
-    assert f"key {section}: Additional properties are not allowed ('{wrong}' was unexpected)" in str(err.value)
+    msg = f"key {section}: Additional properties are not allowed ('{wrong}' was unexpected)"
+    assert msg in str(err.value)
 
 
 def test_misspelled_nested_model_key_is_named(tmp_path, raw):

@@ -27,7 +27,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _synthetic(params: Params, spec: dict, split: str, exclude: set[str]) -> list[dict]:
-    synth = params.raw["data"]["synthetic"]
+    synth = params.section("data")["synthetic"]
     problems = synthetic.generate(spec["n"], seed=synth["seed"], split=split, difficulty=spec["difficulty"],
                                   add_max=synth["add_max"], mul_max=synth["mul_max"],
                                   exclude=exclude)
@@ -46,7 +46,7 @@ def build_benchmarks(params: Params) -> dict[str, list[dict]]:
 
 
 def build_train(params: Params, benchmarks: dict[str, list[dict]]) -> list[dict]:
-    spec = params.raw["data"]["train"]
+    spec = params.section("data")["train"]
     if spec["source"] == "synthetic":
         held_out = {r["prompt"] for rows in benchmarks.values() for r in rows}
         return _synthetic(params, spec, "train", held_out)
@@ -55,7 +55,7 @@ def build_train(params: Params, benchmarks: dict[str, list[dict]]) -> list[dict]
 
 def build_one_shot(params: Params, train: list[dict]) -> list[dict]:
     """The one-shot set: one example repeated (the paper's pi1 x 128 by default)."""
-    spec = params.raw["data"]["one_shot"]
+    spec = params.section("data")["one_shot"]
     repeat = spec["repeat"]
     if spec["source"] == "synthetic":
         example = {"prompt": train[0]["prompt"], "answer": train[0]["answer"], "source": "one_shot"}

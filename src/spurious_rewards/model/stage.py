@@ -54,7 +54,7 @@ def pretrain(params: Params, model_name: str, out_dir) -> dict:
 
     spec = params.model(model_name)
     pre = spec["pretrain"]
-    synth = params.raw["data"]["synthetic"]
+    synth = params.section("data")["synthetic"]
     seed = pre["seed"]
     torch.set_num_threads(params.experiment["torch_threads"])
     mix = corpus.StyleMix(**{f.name: pre[f.name] for f in dataclasses.fields(corpus.StyleMix)})
@@ -123,6 +123,8 @@ def main(args: argparse.Namespace) -> int:
     params = load_params(args.params, check_rewards=False)
     spec = params.model(args.model)
     out = paths.base_model(params.results_dir, args.model)
+    # an hf model is not pre-trained here: no pretrain seed
+    pretrain_seed = spec["pretrain"]["seed"] if spec["kind"] == "tiny" else None
     with atomic_dir(out) as tmp:
         if spec["kind"] == "hf":
             reference = hf_reference(args.model, spec)
@@ -133,8 +135,7 @@ def main(args: argparse.Namespace) -> int:
             summary = pretrain(params, args.model, tmp)
         provenance.write(tmp, provenance.record(params, "base", sections=("models", "data"),
                                                 model=args.model, summary=summary,
-                                                seeds={"pretrain": spec["pretrain"]["seed"] if spec["kind"] == "tiny"
-                                                       else None}))
+                                                seeds={"pretrain": pretrain_seed}))
         honour_umask(tmp)  # save_pretrained writes model.safetensors 0600
     log.info("base model %s -> %s: %s", args.model, out, summary)
     return 0

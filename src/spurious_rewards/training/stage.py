@@ -97,7 +97,7 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
         "checkpoint_steps": p.export_steps(),
         "advantage": {"group": train["scale_rewards"],
                       "whitening": train["advantage_whitening"]},
-        "reward": {"name": cond["reward"], "grader": params.raw["grader"], "seed": seed,
+        "reward": {"name": cond["reward"], "grader": params.section("grader"), "seed": seed,
                    "answer_region": spec.answer_region,
                    "text": train["reward_text"],
                    "options": cond["reward_options"]},
@@ -117,7 +117,7 @@ def _label_choices(params: Params, kind: str) -> dict:
         labels = params.section("labels")
         return {"kind": kind, "vote": labels["vote"], "keep_empty": labels["keep_empty"]}
     if kind == "one_shot":
-        one_shot = params.raw["data"]["one_shot"]
+        one_shot = params.section("data")["one_shot"]
         return {"kind": kind, **{k: one_shot[k] for k in ("source", "path", "id") if k in one_shot}}
     return {"kind": kind}
 
@@ -187,7 +187,7 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
                              tokenizer, train["max_prompt_length"])
     train_set = dataset.ordered_dataset(rows, train["prompts_per_step"], train["steps"], seed)
     reward = with_code_frequency(reward_text(
-        build_reward(cond["reward"], grader=params.raw["grader"], seed=seed,
+        build_reward(cond["reward"], grader=params.section("grader"), seed=seed,
                      answer_region=spec.answer_region, **cond["reward_options"]),
         train["reward_text"], tokenizer))
     # TensorBoard and W&B write into the state dir: it survives reruns, the declared outputs do not.
