@@ -18,6 +18,7 @@ modification time and content hash); each caller gets its own copy.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -118,11 +119,12 @@ def load_schema() -> dict:
         return yaml.safe_load(fh)
 
 
-def _filling_validator_class():
-    """Draft 2020-12, extended so that `properties` first sets each absent key that has a `default`
-    (a deep copy), then validates as usual: nested objects defaulted to {} are filled in turn. This is
-    the jsonschema documentation's "filling in defaults" extension; a default under `if`/`then`/`else`
-    applies only where its branch does."""
+@functools.lru_cache(maxsize=1)
+def _filling_validator():
+    """A Draft 2020-12 validator of the schema, extended so that `properties` first sets each absent
+    key that has a `default` (a deep copy), then validates as usual: nested objects defaulted to {}
+    are filled in turn. This is the jsonschema documentation's "filling in defaults" extension; a
+    default under `if`/`then`/`else` applies only where its branch does."""
     import jsonschema
 
     base = jsonschema.Draft202012Validator
@@ -135,7 +137,7 @@ def _filling_validator_class():
                     instance[key] = copy.deepcopy(sub["default"])
         yield from validate_properties(validator, properties, instance, schema)
 
-    return jsonschema.validators.extend(base, {"properties": properties_with_defaults})
+    return jsonschema.validators.extend(base, {"properties": properties_with_defaults})(load_schema())
 
 
 def _schema_errors(validator, raw: Any, source: str) -> None:
@@ -158,7 +160,7 @@ def fill_defaults(raw: Any, source: str) -> dict:
     Raises ParamsError listing every violation (a missing required key, an unknown or misspelled one,
     a wrong type), each with its key path."""
     filled = copy.deepcopy(raw)
-    _schema_errors(_filling_validator_class()(load_schema()), filled, source)
+    _schema_errors(_filling_validator(), filled, source)
     return filled
 
 

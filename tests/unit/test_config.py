@@ -162,14 +162,8 @@ def _defaulted_paths(raw):
     return found
 
 
-def test_every_default_equals_params_yaml_and_fills_an_omitted_key(tmp_path, raw, repo):
-    defaulted = _defaulted_paths(raw)
-    # the defaults the code used to carry at its call sites, where they disagreed with params.yaml
-    assert {"models.toy.pretrain.steps", "labels.max_new_tokens", "models.toy.prompt_template",
-            "experiment.torch_threads", "train.advantage_whitening", "labels.vote", "labels.keep_empty",
-            "models.toy.answer_region", "train.reward_text", "train.save_final_window", "train.report_to",
-            "evaluate.forced_prefix", "data.synthetic.seed", "analysis.smoothing_window"} <= set(defaulted)
-    # a file without any of them loads to exactly what params.yaml gives
+def _stripped(raw, defaulted):
+    """`raw` without every key in `defaulted` (deepest first: a parent emptied of defaults goes too)."""
     stripped = raw
     for path in sorted(defaulted, key=lambda p: -p.count(".")):
         parts = tuple(path.split("."))
@@ -178,6 +172,18 @@ def test_every_default_equals_params_yaml_and_fills_an_omitted_key(tmp_path, raw
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict) and parts[-1] in node:
             stripped = _without(stripped, parts)
+    return stripped
+
+
+def test_every_default_equals_params_yaml_and_fills_an_omitted_key(tmp_path, raw, repo):
+    defaulted = _defaulted_paths(raw)
+    # the defaults the code used to carry at its call sites, where they disagreed with params.yaml
+    assert {"models.toy.pretrain.steps", "labels.max_new_tokens", "models.toy.prompt_template",
+            "experiment.torch_threads", "train.advantage_whitening", "labels.vote", "labels.keep_empty",
+            "models.toy.answer_region", "train.reward_text", "train.save_final_window", "train.report_to",
+            "evaluate.forced_prefix", "data.synthetic.seed", "analysis.smoothing_window"} <= set(defaulted)
+    # a file without any of them loads to exactly what params.yaml gives
+    stripped = _stripped(raw, defaulted)
     assert "steps" not in stripped["models"]["toy"].get("pretrain", {})
     assert "max_new_tokens" not in stripped["labels"] and "torch_threads" not in stripped["experiment"]
     full = load_params(repo / "params.yaml")
@@ -256,3 +262,18 @@ def test_loaded_and_validated_once_per_process(tmp_path, raw, monkeypatch):
     raw["train"]["steps"] = 40
     path = _write(tmp_path, raw)  # same path, new content: read again
     assert load_params(path).raw["train"]["steps"] == 40 and len(calls) == 3
+
+
+def test_every_key_a_stage_reads_is_present_after_loading(tmp_path, raw):
+    """The static scan of every stage's code (tests/unit/param_reads.py) against a file that leaves out
+    every key it may: each key read is there, filled, except those only a source or model kind needs
+    (config's semantic checks require them for that kind)."""
+    from spurious_rewards import stages
+    from tests.unit import param_reads
+
+    by_kind = {"data.one_shot.path", "data.one_shot.dataset", "models.toy.path"}
+    params = load_params(_write(tmp_path, _stripped(raw, _defaulted_paths(raw))))
+    reads = {key.format(model="toy", condition="random")
+             for stage in stages.STAGES for path in stage.code_files for key in param_reads.reads(path)}
+    assert {"labels.max_new_tokens", "models.toy.pretrain.steps", "experiment.torch_threads"} <= reads
+    assert sorted(k for k in reads - by_kind if not _has(params.raw, tuple(k.split(".")))) == []
