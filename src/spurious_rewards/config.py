@@ -8,11 +8,17 @@ no number is NaN or infinite, that names and results_dir are safe to put in a pa
 checkout. The YAML loader refuses duplicate keys (DVC refuses them too; PyYAML would keep the last)
 and aliases (a few lines of nested aliases expand into billions of nodes). Errors name the file and
 the key.
+
+Every default lives in the schema (`default:`); load_params fills each absent key that has one, so
+after loading every key the code reads is present and the code indexes (`spec["key"]`) instead of
+carrying a default of its own. A file is read, validated and filled once per process (cached by path,
+modification time and content hash); each caller gets its own copy.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -113,15 +119,49 @@ def load_schema() -> dict:
         return yaml.safe_load(fh)
 
 
-def validate_against_schema(raw: Any, source: str) -> None:
-    """Raise ParamsError listing every schema violation, each with its key path."""
+@functools.lru_cache(maxsize=1)
+def _filling_validator():
+    """A Draft 2020-12 validator of the schema, extended so that `properties` first sets each absent
+    key that has a `default` (a deep copy), then validates as usual: nested objects defaulted to {}
+    are filled in turn. This is the jsonschema documentation's "filling in defaults" extension; a
+    default under `if`/`then`/`else` applies only where its branch does."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(load_schema())
+    base = jsonschema.Draft202012Validator
+    validate_properties = base.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, schema):
+        if validator.is_type(instance, "object"):
+            for key, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": properties_with_defaults})(load_schema())
+
+
+def _schema_errors(validator, raw: Any, source: str) -> None:
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"{source}: key {_key_path(e.absolute_path)}: {e.message}" for e in errors]
         raise ParamsError("invalid parameters\n  " + "\n  ".join(lines))
+
+
+def validate_against_schema(raw: Any, source: str) -> None:
+    """Raise ParamsError listing every schema violation, each with its key path. `raw` is not changed
+    (no defaults are filled: overrides.py writes what it validated)."""
+    import jsonschema
+
+    _schema_errors(jsonschema.Draft202012Validator(load_schema()), raw, source)
+
+
+def fill_defaults(raw: Any, source: str) -> dict:
+    """A validated copy of `raw` with every absent key that has a schema `default` filled in.
+    Raises ParamsError listing every violation (a missing required key, an unknown or misspelled one,
+    a wrong type), each with its key path."""
+    filled = copy.deepcopy(raw)
+    _schema_errors(_filling_validator(), filled, source)
+    return filled
 
 
 def _merge(base: dict, override: dict | None) -> dict:
@@ -142,7 +182,8 @@ def canonical_hash(obj: Any) -> str:
 
 @dataclass(frozen=True)
 class Params:
-    """A validated parameter set. `raw` is the file's content; accessors merge overrides."""
+    """A validated parameter set. `raw` is the file's content with the schema's defaults filled in
+    (load_params); accessors merge overrides."""
 
     raw: dict
     path: str = "params.yaml"
@@ -190,8 +231,8 @@ class Params:
 
     def train(self, model: str, condition: str) -> dict:
         """The `train` section with the model's, then the condition's overrides applied."""
-        merged = _merge(self.raw["train"], self.model(model).get("train"))
-        return _merge(merged, self.condition(condition).get("train"))
+        merged = _merge(self.raw["train"], self.model(model)["train"])
+        return _merge(merged, self.condition(condition)["train"])
 
     @property
     def benchmarks(self) -> dict[str, dict]:
@@ -318,22 +359,43 @@ def _check_reward(spec: dict, where: str) -> None:
     rewards = importlib.import_module("spurious_rewards.rewards")
 
     try:
-        rewards.build_reward(spec["reward"], **(spec.get("reward_options") or {}))
+        rewards.build_reward(spec["reward"], **spec["reward_options"])
     except (ValueError, TypeError) as exc:
         raise ParamsError(f"{where}.reward: {exc}") from None
 
 
+# (resolved path, mtime_ns, size, sha256 of the bytes) -> (filled raw, checks passed: {"rewards", "engine"})
+_LOADED: dict[tuple, tuple[dict, set[str]]] = {}
+
+
+def _file_key(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None  # read_yaml_strict reports it
+    return (str(path.resolve()), stat.st_mtime_ns, stat.st_size, digest)
+
+
 def load_params(path: str | Path = "params.yaml", check_rewards: bool = True, engine: bool = False
                 ) -> Params:
-    """Read, validate and return a parameter file. Raises ParamsError naming the file and key.
+    """Read, validate, fill the schema's defaults and return a parameter file. Raises ParamsError
+    naming the file and key.
 
     check_rewards=False skips building each condition's reward (tools that never train, such as
     export-dvc, need not import the graders). engine=True: the file drives Snakemake or DVC from the
     checkout (common.smk, `validate`), so results_dir must also be relative; the stages themselves
     accept an absolute one (the unit tests write under a temporary folder).
+    A second call for an unchanged file (same path, mtime, size and content hash) validates nothing
+    again unless it asks for a check the first call skipped.
     """
     path = Path(path)
     source = str(path)
+    key = _file_key(path)
+    wanted = ({"rewards"} if check_rewards else set()) | ({"engine"} if engine else set())
+    cached = _LOADED.get(key) if key else None
+    if cached is not None and wanted <= cached[1]:
+        return Params(raw=copy.deepcopy(cached[0]), path=source)
     try:
         raw = read_yaml_strict(path, source)
     except FileNotFoundError:
@@ -342,6 +404,8 @@ def load_params(path: str | Path = "params.yaml", check_rewards: bool = True, en
         raise ParamsError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise ParamsError(f"{source}: not valid YAML: {exc}") from None
-    validate_against_schema(raw, source)
+    raw = fill_defaults(raw, source)
     _semantic_checks(raw, source, check_rewards, engine)
+    if key:
+        _LOADED[key] = (copy.deepcopy(raw), wanted | (cached[1] if cached else set()))
     return Params(raw=raw, path=source)

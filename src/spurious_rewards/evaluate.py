@@ -92,7 +92,7 @@ def target_for(params: Params, args) -> Target:
     cliargs.check_run(args, allow_base=True)
     r = params.results_dir
     params.model(args.model)  # ParamsError naming the key for an unknown model
-    forced = (params.section("evaluate").get("forced_prefix") or "")
+    forced = params.section("evaluate")["forced_prefix"]
     if getattr(args, "base", False):
         from spurious_rewards.model.loading import check_loadable
 
@@ -127,7 +127,7 @@ def load_benchmark(params: Params, name: str) -> tuple[dict, list[dict], Path]:
             raise io.DataError(f"{path}: row {lineno}: duplicate id {pid!r}")
         seen.add(pid)
     settings = {"samples": int(spec["samples"]), "temperature": float(spec["temperature"]),
-                "top_p": float(spec.get("top_p", 1.0)), "max_new_tokens": int(spec["max_new_tokens"])}
+                "top_p": float(spec["top_p"]), "max_new_tokens": int(spec["max_new_tokens"])}
     return settings, rows, path
 
 
@@ -157,11 +157,11 @@ def backend_settings(params: Params, model: str) -> dict:
 
     ev = params.section("evaluate")
     spec = resolve_spec(params, model)
-    settings = {"backend": ev["backend"], "device": resolve_device(params.experiment.get("device", "cpu")),
-                "batch_size": int(ev.get("batch_size", 64)),
+    settings = {"backend": ev["backend"], "device": resolve_device(params.experiment["device"]),
+                "batch_size": int(ev["batch_size"]),
                 "dtype": spec.torch_dtype, "trust_remote_code": spec.trust_remote_code}
     if ev["backend"] == "vllm":
-        settings["vllm_options"] = dict(ev.get("vllm") or {})
+        settings["vllm_options"] = dict(ev["vllm"])
     return settings
 
 
@@ -227,13 +227,13 @@ def run(params: Params, target: Target) -> Path:
     spec = resolve_spec(params, target.model)
     template, system_prompt = spec.prompt_template, spec.system_prompt
     stop = prompts.stop_strings(template)
-    prefix_text = ev.get("forced_prefix") or ""
-    seed = int(ev.get("seed", 0))
+    prefix_text = ev["forced_prefix"]
+    seed = int(ev["seed"])
     backend = backend_settings(params, target.model)
     if backend["device"] == "cpu":
         import torch
 
-        torch.set_num_threads(int(params.experiment.get("torch_threads", 2)))
+        torch.set_num_threads(params.experiment["torch_threads"])
     benches = {name: load_benchmark(params, name) for name in params.benchmarks}
     bench_sha = {name: provenance.file_hash(path) for name, (_, _, path) in benches.items()}
     state_dir = paths.eval_state_dir(r, target.model, target.run)

@@ -41,16 +41,16 @@ def hub_items(params: Params, all_models: bool = False) -> list[HubItem]:
     from spurious_rewards.model.hub import is_local
 
     items = []
-    for name in (params.raw["models"] if all_models else params.models):
+    for name in (params.section("models") if all_models else params.models):
         spec = params.model(name)
         if spec["kind"] == "hf" and not is_local(spec["path"]):
-            items.append(HubItem("model", f"models.{name}", spec["path"], spec.get("revision"), spec))
-    data = params.raw["data"]
+            items.append(HubItem("model", f"models.{name}", spec["path"], spec["revision"], spec))
+    data = params.section("data")
     sources = [("data.train", data["train"]), ("data.one_shot", data["one_shot"])]
     sources += [(f"data.benchmarks.{k}", v) for k, v in data["benchmarks"].items()]
     for where, spec in sources:
         if spec["source"] == "hf":
-            items.append(HubItem("dataset", where, spec["dataset"], spec.get("revision"), spec))
+            items.append(HubItem("dataset", where, spec["dataset"], spec["revision"], spec))
     return items
 
 
@@ -59,8 +59,8 @@ def _prepare_dataset(item: HubItem) -> int:
     from spurious_rewards.data import loaders
 
     spec = item.spec
-    return len(loaders.load_hf(spec["dataset"], spec.get("split", "train"), spec.get("config"),
-                               spec.get("revision"), spec.get("fields"), spec.get("source_name")))
+    return len(loaders.load_hf(spec["dataset"], spec["split"], spec.get("config"), spec["revision"],
+                               spec.get("fields"), spec.get("source_name")))
 
 
 def main(args: argparse.Namespace) -> int:

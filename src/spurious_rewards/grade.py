@@ -74,7 +74,7 @@ def check_complete(frame, params: Params, path, base: bool) -> None:
     steps = sorted(frame["step"].unique())
     if not steps:
         raise io.DataError(f"{path}: no completions")
-    forced = bool(params.section("evaluate").get("forced_prefix"))
+    forced = bool(params.section("evaluate")["forced_prefix"])
     variants = [DEFAULT, FORCED] if (base and forced) else [DEFAULT]
     present = set(map(tuple, frame[["step", "benchmark", "variant", "problem_id", "sample_index"]]
                       .astype({"problem_id": str}).itertuples(index=False, name=None)))
@@ -155,8 +155,8 @@ def main(args) -> int:
     check_complete(frame, params, source, base)
     if base and set(frame["condition"]) != {BASE_CONDITION}:
         raise io.DataError(f"{source}: a base completions file must hold condition 'base' only")
-    graders = list(params.section("analysis").get("graders") or [params.raw["grader"]])
-    workers = int(params.section("resources")["grade"].get("cpus", 1))
+    graders = list(params.section("analysis")["graders"])
+    workers = int(params.section("resources")["grade"]["cpus"])
     region = resolve_spec(params, args.model).answer_region
     grades, versions = grade_frame(frame, graders, workers=workers, timeout_s=DEFAULT_TIMEOUT_S,
                                    answer_region=region)

@@ -52,11 +52,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def _from_files(params: Params, model: str) -> tuple[list[dict], list[dict], dict]:
     spec = params.model(model)
-    mv_path, wrong_path = spec.get("labels_path"), spec.get("incorrect_labels_path")
+    mv_path, wrong_path = spec["labels_path"], spec["incorrect_labels_path"]
     if not mv_path or not wrong_path:
         raise DataError(f"{params.path}: key models.{model}.labels_path / incorrect_labels_path: "
                         "labels.source is path, so both files are needed")
-    keep_empty = params.section("labels").get("keep_empty", False)
+    keep_empty = params.section("labels")["keep_empty"]
     majority = loaders.load_files([mv_path], allow_empty=True)
     incorrect = loaders.load_files([wrong_path], allow_empty=True)
     unlabelled = sum(not row["answer"] for row in majority)
@@ -77,25 +77,25 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     spec, model_spec = params.section("labels"), resolve_spec(params, model)
     r = params.results_dir
     rows = read_jsonl(paths.train_data(r), required=("id", "prompt", "answer"), answer_field="answer")
-    if spec.get("max_prompts"):
+    if spec["max_prompts"]:  # null: every prompt
         rows = rows[: spec["max_prompts"]]
     evaluate = params.section("evaluate")
     generator = make_generator(evaluate["backend"], paths.base_model(r, model),
                                device=resolve_device(params.experiment["device"]),
-                               batch_size=evaluate.get("batch_size", 64),
+                               batch_size=evaluate["batch_size"],
                                trust_remote_code=model_spec.trust_remote_code,
-                               vllm_options=evaluate.get("vllm"))
+                               vllm_options=evaluate["vllm"])
     template = model_spec.prompt_template
-    if spec.get("prompt", "template") == "raw":
+    if spec["prompt"] == "raw":
         texts = [row["prompt"] for row in rows]
     else:
         texts = [prompts.render(generator.tokenizer, row["prompt"], template, model_spec.system_prompt)
                  for row in rows]
     k = spec["samples_per_prompt"]
-    outputs = generator.generate(texts, samples=k, temperature=spec.get("temperature", 1.0),
-                                 top_p=spec.get("top_p", 1.0), max_new_tokens=spec.get("max_new_tokens", 3072),
-                                 seed=spec.get("seed", 0), stop=prompts.stop_strings(template))
-    grader = get_grader(params.raw["grader"])
+    outputs = generator.generate(texts, samples=k, temperature=spec["temperature"], top_p=spec["top_p"],
+                                 max_new_tokens=spec["max_new_tokens"], seed=spec["seed"],
+                                 stop=prompts.stop_strings(template))
+    grader = get_grader(params.section("grader"))
     # Extraction parses raw model output, the step that can hang on a pathological completion, so it
     # runs in worker processes with a hard bound per answer (a timed-out answer casts no vote). The
     # equivalence checks below compare short extracted strings and stay in this process.
@@ -104,12 +104,12 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     with progress.bar(len(texts_out), f"labels {model}: answers extracted", unit="answers") as shown:
         for start in range(0, len(texts_out), EXTRACT_CHUNK):
             chunk = texts_out[start:start + EXTRACT_CHUNK]
-            answers_all += extract_many(chunk, params.raw["grader"],
-                                        workers=params.raw["resources"]["labels"]["cpus"],
+            answers_all += extract_many(chunk, params.section("grader"),
+                                        workers=params.section("resources")["labels"]["cpus"],
                                         timeout_s=EXTRACT_TIMEOUT_S)
             shown.update(len(chunk))
     extracted = iter(answers_all)
-    vote_method, keep_empty = spec.get("vote", "cluster"), spec.get("keep_empty", False)
+    vote_method, keep_empty = spec["vote"], spec["keep_empty"]
     majority, incorrect, sample_rows, unlabelled = [], [], [], 0
     for row, samples in zip(rows, outputs):
         answers = [next(extracted) for _ in samples]
@@ -133,7 +133,7 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
             "grader": {"name": grader.name, "version": grader.version},
             "vote": vote_method, "keep_empty": keep_empty,
             "generator": generator.describe(),
-            "prompt_mode": spec.get("prompt", "template"),
+            "prompt_mode": spec["prompt"],
             "prompt_template_hash": prompts.template_hash(generator.tokenizer, template,
                                                            model_spec.system_prompt)}
     generator.close()
@@ -156,7 +156,7 @@ def main(args: argparse.Namespace) -> int:
                         "set is empty; label more prompts (labels.max_prompts) or sample more")
     rec = provenance.record(params, "labels", sections=("labels", "grader", "models"), model=args.model,
                             counts={"majority_vote": len(majority), "incorrect": len(incorrect)},
-                            seeds={"labels": params.section("labels").get("seed", 0)}, **info)
+                            seeds={"labels": params.section("labels")["seed"]}, **info)
     write_parquet(paths.label_samples(r, args.model), samples)
     write_jsonl(paths.labels_file(r, args.model, "incorrect"), incorrect)
     write_jsonl(paths.labels_file(r, args.model, "majority_vote"), majority)

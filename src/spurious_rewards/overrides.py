@@ -29,8 +29,8 @@ from typing import Iterable
 
 import yaml
 
-from spurious_rewards.config import (ParamsError, _merge, _semantic_checks, canonical_hash, load_params,
-                                     load_schema, validate_against_schema)
+from spurious_rewards.config import (ParamsError, _merge, _semantic_checks, canonical_hash, fill_defaults,
+                                     load_params, load_schema)
 
 RESOLVED_DIR = "params"
 PARAMS_ENV = "SPURIOUS_REWARDS_PARAMS"
@@ -107,12 +107,14 @@ def resolve(config_args: Iterable[str] | None = None, configfiles: Iterable[str 
         source = base
     described = [f"--configfile {f}" for f in files] + [f"--config {k}" for k in cli if k != "params"]
     source = f"{source} with overrides from {', '.join(described)}"
-    validate_against_schema(raw, source)
-    _semantic_checks(raw, source, check_rewards=True)
+    # checked here to name the overrides in an error; the file written holds what was given, not the
+    # filled defaults (a job fills them when it loads the file)
+    _semantic_checks(fill_defaults(raw, source), source, check_rewards=True)
     target = resolved_path(raw)
     if not target.is_file():
         _write(target, raw, source)
-    load_params(target)  # what the jobs will read validates too
+    # what the jobs will read validates too; engine=True as common.smk asks, so its load is cached
+    load_params(target, engine=True)
     return str(target)
 
 

@@ -37,17 +37,6 @@ def is_r1(template: str) -> bool:
     return template in R1_TEMPLATES
 
 
-def answer_region(model_spec: dict) -> str:
-    """The model's answer region: explicit, else after_answer_tag for the R1 templates (as the paper's
-    `_r1_style` verifiers of its base-Llama runs), else the full completion."""
-    region = model_spec.get("answer_region")
-    if region is None:
-        region = "after_answer_tag" if is_r1(model_spec.get("prompt_template", "chat")) else "full"
-    if region not in ANSWER_REGIONS:
-        raise ValueError(f"unknown answer_region {region!r} ({' | '.join(ANSWER_REGIONS)})")
-    return region
-
-
 def answer_text(text: str, region: str = "full") -> str:
     """The graded part of a completion.
 

@@ -79,7 +79,7 @@ class Stage:
     def env_for(self, params: Params) -> str:
         """The GPU env when the run is on CUDA (experiment.device) or the stage's resources ask for GPUs."""
         gpu = (params.experiment["device"] == "cuda"
-               or bool(params.section("resources")[self.resources].get("gpus")))
+               or bool(params.section("resources")[self.resources]["gpus"]))
         return self.gpu_env if gpu and self.gpu_env else self.env
 
     def output_paths(self, params: Params, **wc) -> dict[str, str]:
@@ -151,7 +151,7 @@ DATA_HINT = ("the data files a parameter file names must exist before the data s
 
 def data_sources(params: Params) -> list[tuple[str, str]]:
     """(parameter key, path) of every local file or folder the data stage reads (`source: path`)."""
-    data = params.raw["data"]
+    data = params.section("data")
     specs = [("data.train", data["train"]), ("data.one_shot", data["one_shot"])]
     specs += [(f"data.benchmarks.{name}", spec) for name, spec in data["benchmarks"].items()]
     out = []

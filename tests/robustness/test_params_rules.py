@@ -210,14 +210,20 @@ def test_missing_train_key_is_refused(tmp_path, raw, key):
     assert repr(key) in msg, msg
 
 
-def test_every_train_key_read_by_the_trainer_is_required(repo):
-    """The list above is the code's: a new train[...] read without a schema entry fails here."""
+def test_every_train_key_read_by_the_trainer_is_required_or_defaulted(repo):
+    """A new train[...] read without a schema entry that is required or has a `default:` fails here."""
     import re
 
+    from spurious_rewards.config import load_schema
+
+    schema = load_schema()["properties"]["train"]
+    assert schema["required"] == TRAIN_KEYS_READ
+    defaulted = {k for k, v in schema["properties"].items() if "default" in v}
     src = "".join((repo / "src" / "spurious_rewards" / "training" / name).read_text(encoding="utf-8")
                   for name in ("grpo_config.py", "stage.py"))
     read = set(re.findall(r'\btrain\["([a-z_0-9]+)"\]', src))
-    assert read <= set(TRAIN_KEYS_READ), sorted(read - set(TRAIN_KEYS_READ))
+    assert read <= set(TRAIN_KEYS_READ) | defaulted, sorted(read - set(TRAIN_KEYS_READ) - defaulted)
+    assert {"save_final_window", "advantage_whitening", "reward_text", "report_to", "trl"} <= read & defaulted
 
 
 @pytest.mark.parametrize("source,key", [("path", "data.one_shot.path"), ("hf", "data.one_shot.dataset")])

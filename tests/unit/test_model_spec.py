@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from spurious_rewards import evaluate
-from spurious_rewards.config import Params, ParamsError, load_params
+from spurious_rewards.config import Params, ParamsError, fill_defaults, load_params
 from spurious_rewards.model.spec import ModelSpec, resolve_spec
 from spurious_rewards.training import grpo_config
 from tests.conftest import REPO
@@ -21,7 +21,7 @@ def params():
                             "trust_remote_code": True, "torch_dtype": "bfloat16", "prompt_template": "r1",
                             "system_prompt": "Be brief."}
     raw["models"]["toy_pinned"] = {**raw["models"]["toy"], "revision": "ignored-for-tiny"}
-    return Params(raw=raw, path=base.path)
+    return Params(raw=fill_defaults(raw, base.path), path=base.path)
 
 
 def test_defaults_are_filled_in_one_place(params):

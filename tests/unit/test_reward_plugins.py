@@ -141,7 +141,8 @@ def test_example_in_one_real_grpo_step(tmp_path):
     params = load_params(pf)
     params.raw["experiment"]["torch_threads"] = 1
     params.raw["conditions"]["short"] = {"reward": EXAMPLE, "labels": "ground_truth",
-                                         "reward_options": {"target": 1, "budget_column": "budget"}}
+                                         "reward_options": {"target": 1, "budget_column": "budget"},
+                                         "train": {}}
     train = paths.train_data(params.results_dir)
     write_jsonl(train, [{**row, "budget": 1_000_000} for row in read_jsonl(train)])
     summary = stage.run(params, "toy", "short", 1)

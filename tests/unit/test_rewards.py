@@ -442,6 +442,3 @@ def test_r1_prompt_text_is_the_papers_evaluation_template():
     literal = prompts.render(None, "What is 3+4?", "r1_literal")
     assert literal.endswith("</answer>.\\n\\n<|user|>\\nWhat is 3+4?\\n<|assistant|>\\n<think>")
     assert "\n" not in literal and prompts.stop_strings("r1_literal") == ["</answer>"]
-    assert prompts.answer_region({"prompt_template": "r1"}) == "after_answer_tag"
-    assert prompts.answer_region({"prompt_template": "r1", "answer_region": "full"}) == "full"
-    assert prompts.answer_region({"prompt_template": "chat"}) == "full"

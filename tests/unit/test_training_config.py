@@ -218,7 +218,7 @@ def test_default_keeps_trl_advantage_and_the_plain_checkpoint_schedule():
 
 def test_final_window_checkpoint_schedule():
     train = {"steps": 25, "save_every": 10, "prompts_per_step": 4, "generations_per_prompt": 4,
-             "optimizer_batch": 8, "world_size": 1}
+             "optimizer_batch": 8, "world_size": 1, "per_device_batch": None, "save_final_window": 0}
     assert plan(train).export_steps() == [10, 20, 25]
     p = plan({**train, "save_final_window": 4})
     assert p.export_steps() == [10, 20, 22, 23, 24, 25]
@@ -280,9 +280,7 @@ def test_every_field_the_pipeline_sets_is_classified():
     fields = {f.name for f in dataclasses.fields(GRPOConfig)}
     classified = set(gc.PIPELINE_FIELDS) | gc._FIXED_HERE | gc.TRL_OVERRIDABLE
     assert classified <= fields, classified - fields
-    paper = yaml.safe_load((REPO / "presets" / "paper.yaml").read_text())
-    for raw in (yaml.safe_load((REPO / "params.yaml").read_text()), paper):
-        params = Params(raw=raw)
+    for params in (load_params(REPO / "params.yaml"), load_params(REPO / "presets" / "paper.yaml")):
         m, c = params.models[0], params.conditions[0]
         assert set(grpo_kwargs(params, m, c, 1, output_dir="o", device="cuda")) <= classified
 

@@ -169,21 +169,21 @@ def upstream_provenance(params: Params) -> dict:
 def main(args) -> int:
     params = load_params(args.params, check_rewards=False)
     an = params.section("analysis")
-    n_boot = int(an.get("bootstrap_samples", 1000))
-    confidence = float(an.get("confidence", 0.95))
-    window = int(an.get("smoothing_window", 1))
+    n_boot = int(an["bootstrap_samples"])
+    confidence = float(an["confidence"])
+    window = int(an["smoothing_window"])
     grades, train, files = load_sweep(params)
-    graders = list(an.get("graders") or [params.raw["grader"]])
+    graders = list(an["graders"])
     missing = sorted(set(graders) - set(grades["grader"]))
     if missing:
         raise io.DataError(f"grades lack grader(s) {', '.join(missing)} listed in analysis.graders "
                            "(re-run grade)")
     grades = grades[grades["grader"].isin(graders)]
     full = with_baseline(grades, params)
-    plugins = list(an.get("plugins") or [])
+    plugins = list(an["plugins"])
     registry.load(plugins, f"{params.path}: key analysis.plugins", ParamsError)
     settings = {"bootstrap_samples": n_boot, "confidence": confidence, "smoothing_window": window,
-                "switch_from": int(an.get("switch_from", 0)), "switch_to": an.get("switch_to", "last")}
+                "switch_from": int(an["switch_from"]), "switch_to": an["switch_to"]}
     tables: dict[str, pd.DataFrame] = {}
 
     def context() -> AnalysisContext:

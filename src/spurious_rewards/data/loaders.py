@@ -123,11 +123,11 @@ def load_source(spec: dict, where: str) -> list[dict]:
         files = spec.get("paths") or [spec["path"]]
         records = load_files(files, spec.get("fields"), spec.get("source_name"))
     elif kind == "hf":
-        records = load_hf(spec["dataset"], spec.get("split", "train"), spec.get("config"),
-                          spec.get("revision"), spec.get("fields"), spec.get("source_name"))
+        records = load_hf(spec["dataset"], spec["split"], spec["config"], spec["revision"],
+                          spec.get("fields"), spec.get("source_name"))
     else:
         raise ValueError(f"{where}: load_source handles path/hf sources, not {kind!r}")
     if not records:
         raise DataError(f"{where}: the source holds no records")
-    limit = spec.get("limit")
+    limit = spec["limit"]
     return records[:limit] if limit else records

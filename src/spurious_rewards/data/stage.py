@@ -27,10 +27,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _synthetic(params: Params, spec: dict, split: str, exclude: set[str]) -> list[dict]:
-    synth = params.raw["data"].get("synthetic", {})
-    problems = synthetic.generate(spec["n"], seed=synth.get("seed", 0), split=split,
-                                  difficulty=spec.get("difficulty", "normal"),
-                                  add_max=synth.get("add_max", 99), mul_max=synth.get("mul_max", 12),
+    synth = params.section("data")["synthetic"]
+    problems = synthetic.generate(spec["n"], seed=synth["seed"], split=split, difficulty=spec["difficulty"],
+                                  add_max=synth["add_max"], mul_max=synth["mul_max"],
                                   exclude=exclude)
     return [p.record() for p in problems]
 
@@ -47,7 +46,7 @@ def build_benchmarks(params: Params) -> dict[str, list[dict]]:
 
 
 def build_train(params: Params, benchmarks: dict[str, list[dict]]) -> list[dict]:
-    spec = params.raw["data"]["train"]
+    spec = params.section("data")["train"]
     if spec["source"] == "synthetic":
         held_out = {r["prompt"] for rows in benchmarks.values() for r in rows}
         return _synthetic(params, spec, "train", held_out)
@@ -56,19 +55,19 @@ def build_train(params: Params, benchmarks: dict[str, list[dict]]) -> list[dict]
 
 def build_one_shot(params: Params, train: list[dict]) -> list[dict]:
     """The one-shot set: one example repeated (the paper's pi1 x 128 by default)."""
-    spec = params.raw["data"]["one_shot"]
-    repeat = spec.get("repeat", 128)
+    spec = params.section("data")["one_shot"]
+    repeat = spec["repeat"]
     if spec["source"] == "synthetic":
         example = {"prompt": train[0]["prompt"], "answer": train[0]["answer"], "source": "one_shot"}
     elif spec["source"] == "path":
         from spurious_rewards.data.one_shot import load_one_shot
 
         try:
-            example = {**load_one_shot(spec["path"], spec.get("id")), "source": "one_shot"}
+            example = {**load_one_shot(spec["path"], spec["id"]), "source": "one_shot"}
         except ValueError as exc:  # voting's errors name the file; exit 2 like every bad input
             raise DataError(f"{params.path}: data.one_shot: {exc}") from None
     else:
-        rows = loaders.load_hf(spec["dataset"], spec.get("split", "train"), None, spec.get("revision"))
+        rows = loaders.load_hf(spec["dataset"], spec["split"], None, spec["revision"])
         example = {"prompt": rows[0]["prompt"], "answer": rows[0]["answer"], "source": "one_shot"}
     return [{"id": f"one_shot-{i}", **example} for i in range(repeat)]
 

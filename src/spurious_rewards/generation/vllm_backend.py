@@ -35,14 +35,15 @@ class VLLMGenerator(Generator):
 
     def __init__(self, model_dir, *, device: str, batch_size: int, dtype: str = "float32",
                  trust_remote_code: bool = False, vllm_options: dict | None = None) -> None:
+        # the `evaluate.vllm` section, its defaults filled by load_params (params.schema.yaml)
         options = dict(vllm_options or {})
-        self.batch_invariant = bool(options.get("batch_invariant", False))
-        if self.batch_invariant:
-            # Read by vLLM when the engine is built, so it must be set before LLM(...).
-            os.environ["VLLM_BATCH_INVARIANT"] = "1"
         vllm = import_vllm()
         if not str(device).startswith("cuda"):
             raise RuntimeError(f"the vllm backend needs a CUDA device (experiment.device is {device!r})")
+        self.batch_invariant = bool(options["batch_invariant"])
+        if self.batch_invariant:
+            # Read by vLLM when the engine is built, so it must be set before LLM(...).
+            os.environ["VLLM_BATCH_INVARIANT"] = "1"
         from spurious_rewards.model.loading import load_tokenizer, resolve
 
         path, revision = resolve(model_dir)
@@ -50,8 +51,8 @@ class VLLMGenerator(Generator):
         self.device = device
         self.batch_size = int(batch_size)
         self.dtype = dtype
-        self.tensor_parallel_size = int(options.get("tensor_parallel_size", 1))
-        self.gpu_memory_utilization = float(options.get("gpu_memory_utilization", 0.85))
+        self.tensor_parallel_size = int(options["tensor_parallel_size"])
+        self.gpu_memory_utilization = float(options["gpu_memory_utilization"])
         self.vllm_version = getattr(vllm, "__version__", None)
         kwargs = dict(model=path, tokenizer=path, revision=revision, tokenizer_revision=revision,
                       dtype={"fp32": "float32", "bf16": "bfloat16"}.get(dtype, dtype),

@@ -48,12 +48,12 @@ def build_model(tokenizer, architecture: dict, vocab_size: int, seed: int):
 
     config = Qwen2Config(
         vocab_size=vocab_size,
-        hidden_size=architecture.get("hidden_size", 128),
-        num_hidden_layers=architecture.get("num_hidden_layers", 4),
-        num_attention_heads=architecture.get("num_attention_heads", 4),
-        num_key_value_heads=architecture.get("num_key_value_heads", 2),
-        intermediate_size=architecture.get("intermediate_size", 384),
-        max_position_embeddings=architecture.get("max_position_embeddings", 512),
+        hidden_size=architecture["hidden_size"],
+        num_hidden_layers=architecture["num_hidden_layers"],
+        num_attention_heads=architecture["num_attention_heads"],
+        num_key_value_heads=architecture["num_key_value_heads"],
+        intermediate_size=architecture["intermediate_size"],
+        max_position_embeddings=architecture["max_position_embeddings"],
         tie_word_embeddings=True,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,

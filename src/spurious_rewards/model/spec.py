@@ -1,11 +1,10 @@
-"""One resolved model spec per model: the keys of params.models.<m> that the stages act on, with their
-defaults filled in one place (labels, train, evaluate and grade read them from here)."""
+"""One resolved model spec per model: the keys of params.models.<m> that the stages act on (labels,
+train, evaluate and grade read them from here). Their defaults are the schema's, filled by load_params."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spurious_rewards import prompts
 from spurious_rewards.config import Params
 
 PARAMS = ("models.{model}",)
@@ -16,7 +15,7 @@ class ModelSpec:
     """params.models.<name>, resolved.
 
     prompt_template: chat (the model's chat template) unless set; answer_region: explicit, else
-    after_answer_tag for the R1 templates (prompts.answer_region); torch_dtype: for generation,
+    after_answer_tag for the R1 templates; torch_dtype: for generation,
     float32 unless set (training keeps float32 master weights whatever it says); revision: hf models'
     only; trust_remote_code: off unless set (model repos are code).
     """
@@ -39,11 +38,14 @@ def resolve_spec(params: Params, name: str) -> ModelSpec:
     return ModelSpec(
         name=name,
         kind=raw["kind"],
-        path=raw.get("path"),
-        prompt_template=raw.get("prompt_template", "chat"),
-        system_prompt=raw.get("system_prompt"),
-        answer_region=prompts.answer_region(raw),
-        torch_dtype=raw.get("torch_dtype") or "float32",
-        revision=raw.get("revision") if hf else None,
-        trust_remote_code=bool(raw.get("trust_remote_code", False)),
+        # a tiny model has no path (the base stage builds it); an hf model's is checked at load
+        path=raw["path"] if hf else None,
+        prompt_template=raw["prompt_template"],
+        system_prompt=raw["system_prompt"],
+        # unset: after_answer_tag for the R1 templates (as the paper's `_r1_style` verifiers of its
+        # base-Llama runs), else full; the schema fills it (params.schema.yaml, models)
+        answer_region=raw["answer_region"],
+        torch_dtype=raw["torch_dtype"],
+        revision=raw["revision"] if hf else None,
+        trust_remote_code=raw["trust_remote_code"],
     )

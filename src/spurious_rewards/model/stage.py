@@ -53,27 +53,26 @@ def pretrain(params: Params, model_name: str, out_dir) -> dict:
     from trl import SFTConfig, SFTTrainer
 
     spec = params.model(model_name)
-    pre = spec.get("pretrain", {})
-    synth = params.raw["data"].get("synthetic", {})
-    seed = pre.get("seed", 0)
-    torch.set_num_threads(params.experiment.get("torch_threads", 2))
-    # StyleMix holds the defaults of the keys a parameter file leaves out
-    mix = corpus.StyleMix(**{f.name: pre[f.name] for f in dataclasses.fields(corpus.StyleMix) if f.name in pre})
+    pre = spec["pretrain"]
+    synth = params.section("data")["synthetic"]
+    seed = pre["seed"]
+    torch.set_num_threads(params.experiment["torch_threads"])
+    mix = corpus.StyleMix(**{f.name: pre[f.name] for f in dataclasses.fields(corpus.StyleMix)})
     # RL prompts and benchmark items never appear in pre-training, so gains cannot be memorisation.
-    rows = corpus.build(pre.get("corpus_size", 20000), mix, seed=seed, add_max=synth.get("add_max", 99),
-                        mul_max=synth.get("mul_max", 12), exclude=_held_out_prompts(params),
-                        hard_share=pre.get("hard_share", 0.15))
+    rows = corpus.build(pre["corpus_size"], mix, seed=seed, add_max=synth["add_max"],
+                        mul_max=synth["mul_max"], exclude=_held_out_prompts(params),
+                        hard_share=pre["hard_share"])
     texts = [build.chat_text(r["prompt"] + r["completion"]) for r in rows]
-    vocab = spec.get("tokenizer", {}).get("vocab_size", 512)
+    vocab = spec["tokenizer"]["vocab_size"]
     tokenizer = build.train_tokenizer(texts, vocab_size=vocab)
-    model = build.build_model(tokenizer, spec.get("architecture", {}), vocab, seed)
+    model = build.build_model(tokenizer, spec["architecture"], vocab, seed)
     device = resolve_device(params.experiment["device"])
     config = SFTConfig(
         output_dir=str(paths.train_state_dir(params.results_dir, model_name, "pretrain", seed)),
-        max_steps=pre.get("steps", 900),
-        per_device_train_batch_size=pre.get("batch_size", 32),
-        learning_rate=pre.get("learning_rate", 2e-3),
-        warmup_steps=pre.get("warmup_steps", 50),
+        max_steps=pre["steps"],
+        per_device_train_batch_size=pre["batch_size"],
+        learning_rate=pre["learning_rate"],
+        warmup_steps=pre["warmup_steps"],
         lr_scheduler_type="cosine",
         weight_decay=0.0,
         max_length=128,
@@ -111,7 +110,7 @@ def hf_reference(name: str, spec: dict) -> dict:
     """reference.json for a `kind: hf` model: a Hub id with its revision resolved to a commit SHA."""
     from spurious_rewards.model import hub
 
-    path, requested = spec["path"], spec.get("revision")
+    path, requested = spec["path"], spec["revision"]
     if hub.is_local(path):
         if not Path(path).expanduser().is_dir():
             raise DataError(f"models.{name}.path: {path} is a local path and no such folder exists")
@@ -124,6 +123,8 @@ def main(args: argparse.Namespace) -> int:
     params = load_params(args.params, check_rewards=False)
     spec = params.model(args.model)
     out = paths.base_model(params.results_dir, args.model)
+    # an hf model is not pre-trained here: no pretrain seed
+    pretrain_seed = spec["pretrain"]["seed"] if spec["kind"] == "tiny" else None
     with atomic_dir(out) as tmp:
         if spec["kind"] == "hf":
             reference = hf_reference(args.model, spec)
@@ -134,7 +135,7 @@ def main(args: argparse.Namespace) -> int:
             summary = pretrain(params, args.model, tmp)
         provenance.write(tmp, provenance.record(params, "base", sections=("models", "data"),
                                                 model=args.model, summary=summary,
-                                                seeds={"pretrain": spec.get("pretrain", {}).get("seed", 0)}))
+                                                seeds={"pretrain": pretrain_seed}))
         honour_umask(tmp)  # save_pretrained writes model.safetensors 0600
     log.info("base model %s -> %s: %s", args.model, out, summary)
     return 0

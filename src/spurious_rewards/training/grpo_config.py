@@ -106,18 +106,18 @@ def plan(train: dict, where: str = "train") -> Plan:
     """Check the batch arithmetic of a merged `train` section and derive TRL's step counts."""
     rollout = train["prompts_per_step"] * train["generations_per_prompt"]
     opt = train["optimizer_batch"]
-    world = train.get("world_size", 1)
+    world = train["world_size"]
     if rollout % opt:
         raise ParamsError(f"{where}.optimizer_batch: {opt} must divide prompts_per_step * "
                           f"generations_per_prompt = {rollout}")
-    micro = train.get("per_device_batch") or opt // world
+    micro = train["per_device_batch"] or opt // world  # null: no gradient accumulation
     if micro < 1 or opt % (micro * world):
         raise ParamsError(f"{where}.per_device_batch: optimizer_batch {opt} must be a multiple of "
                           f"per_device_batch ({micro}) * world_size ({world})")
     if train["save_every"] > train["steps"]:
         raise ParamsError(f"{where}.save_every: {train['save_every']} exceeds steps ({train['steps']}); "
                           "no checkpoint would be written")
-    window = int(train.get("save_final_window") or 0)
+    window = train["save_final_window"]
     if window > train["steps"]:
         raise ParamsError(f"{where}.save_final_window: {window} exceeds steps ({train['steps']})")
     updates = rollout // opt
@@ -149,7 +149,7 @@ def grpo_kwargs(params: Params, model: str, condition: str, seed: int, *, output
     model_init = {"dtype": "float32", "attn_implementation": train["attn_implementation"]}
     if revision:
         model_init["revision"] = revision
-    report_to = _report_to(train.get("report_to"), where=f"{params.path}: key train.report_to")
+    report_to = _report_to(train["report_to"], where=f"{params.path}: key train.report_to")
     kwargs: dict[str, Any] = {
         "output_dir": str(output_dir),
         "seed": int(seed),
@@ -216,10 +216,9 @@ def grpo_kwargs(params: Params, model: str, condition: str, seed: int, *, output
             "vllm_mode": train["vllm_mode"],
             "vllm_gpu_memory_utilization": train["vllm_gpu_memory_utilization"],
             "vllm_max_model_length": train["max_prompt_length"] + train["max_completion_length"],
-            "vllm_importance_sampling_correction": bool(train.get("vllm_importance_sampling_correction",
-                                                                  False)),
+            "vllm_importance_sampling_correction": train["vllm_importance_sampling_correction"],
         })
-    extra = dict(train.get("trl") or {})
+    extra = dict(train["trl"])
     if extra:
         check_trl_fields(extra, where=f"{params.path}: key train.trl (model {model}, condition {condition})")
         kwargs.update(extra)

@@ -84,10 +84,10 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
     p = plan(train)
     world = train["world_size"]
     cmd = None
-    if launch.needs_launch(world, train.get("accelerate_config"), env={}):
+    if launch.needs_launch(world, train["accelerate_config"], env={}):
         argv = launch.stage_argv(argparse.Namespace(params=params.path, model=model, condition=condition,
                                                     seed=seed))
-        cmd = launch.command(argv, world, train.get("accelerate_config"))
+        cmd = launch.command(argv, world, train["accelerate_config"])
     return {
         "grpo_config": kwargs,
         "world_size": world,
@@ -96,11 +96,11 @@ def describe(params: Params, model: str, condition: str, seed: int, device: str)
         "plan": p.as_dict(),
         "checkpoint_steps": p.export_steps(),
         "advantage": {"group": train["scale_rewards"],
-                      "whitening": train.get("advantage_whitening", "none")},
-        "reward": {"name": cond["reward"], "grader": params.raw["grader"], "seed": seed,
+                      "whitening": train["advantage_whitening"]},
+        "reward": {"name": cond["reward"], "grader": params.section("grader"), "seed": seed,
                    "answer_region": spec.answer_region,
-                   "text": train.get("reward_text", "plain"),
-                   "options": cond.get("reward_options") or {}},
+                   "text": train["reward_text"],
+                   "options": cond["reward_options"]},
         "dataset": str(paths.training_set(r, model, cond["labels"])),
         "labels": _label_choices(params, cond["labels"]),
         "base_model": str(paths.base_model(r, model)),
@@ -115,10 +115,9 @@ def _label_choices(params: Params, kind: str) -> dict:
     """How the training labels were made, where the paper preset and our defaults differ."""
     if kind in ("majority_vote", "incorrect"):
         labels = params.section("labels")
-        return {"kind": kind, "vote": labels.get("vote", "cluster"),
-                "keep_empty": labels.get("keep_empty", False)}
+        return {"kind": kind, "vote": labels["vote"], "keep_empty": labels["keep_empty"]}
     if kind == "one_shot":
-        one_shot = params.raw["data"]["one_shot"]
+        one_shot = params.section("data")["one_shot"]
         return {"kind": kind, **{k: one_shot[k] for k in ("source", "path", "id") if k in one_shot}}
     return {"kind": kind}
 
@@ -133,8 +132,8 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(describe(params, args.model, args.condition, args.seed, device), sort_keys=True))
         return 0
     train = params.train(args.model, args.condition)
-    if launch.needs_launch(train["world_size"], train.get("accelerate_config")):
-        cmd = launch.command(launch.stage_argv(args), train["world_size"], train.get("accelerate_config"))
+    if launch.needs_launch(train["world_size"], train["accelerate_config"]):
+        cmd = launch.command(launch.stage_argv(args), train["world_size"], train["accelerate_config"])
         print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
         launch.exec_launch(cmd)
     from spurious_rewards.training.callbacks import NonFiniteError
@@ -154,7 +153,7 @@ def _set_threads(params: Params, device: str) -> None:
     import torch
 
     if device == "cpu":
-        torch.set_num_threads(int(params.experiment.get("torch_threads") or torch.get_num_threads()))
+        torch.set_num_threads(params.experiment["torch_threads"])
 
 
 def build_trainer(params: Params, model: str, condition: str, seed: int, *, device: str,
@@ -188,9 +187,9 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
                              tokenizer, train["max_prompt_length"])
     train_set = dataset.ordered_dataset(rows, train["prompts_per_step"], train["steps"], seed)
     reward = with_code_frequency(reward_text(
-        build_reward(cond["reward"], grader=params.raw["grader"], seed=seed,
-                     answer_region=spec.answer_region, **(cond.get("reward_options") or {})),
-        train.get("reward_text", "plain"), tokenizer))
+        build_reward(cond["reward"], grader=params.section("grader"), seed=seed,
+                     answer_region=spec.answer_region, **cond["reward_options"]),
+        train["reward_text"], tokenizer))
     # TensorBoard and W&B write into the state dir: it survives reruns, the declared outputs do not.
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(checkpoints.tensorboard_dir(state))
     os.environ.setdefault("WANDB_DIR", str(state))
@@ -198,7 +197,7 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     shown = progress.trainer_callback(f"train {model}/{condition}/seed{seed}: rollout step", p.rollout_steps,
                                       step_of=lambda update: update // p.updates_per_rollout)
     cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), shown, *callbacks]
-    trainer_cls = trainer_class(train.get("advantage_whitening", "none"))
+    trainer_cls = trainer_class(train["advantage_whitening"])
     trainer = trainer_cls(model=path, reward_funcs=[reward], args=make_config(kwargs),
                           train_dataset=train_set, processing_class=tokenizer, callbacks=cbs)
     return trainer, p, kwargs, state
