@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start a single-node SLURM cluster (Debian 12, slurm-wlm 22.05) on localhost, for CI and for trying
-# the SLURM profile on one machine. Adapted from the measured recipe in shared/research/infra.md §2.
+# the SLURM profile on one machine. A measured recipe for a one-node cluster.
 #
 #   sudo bash .ci/slurm-up.sh      # ~25-30 s on a bare machine (apt + MariaDB init), ~1 s if already up
 #   bash .ci/slurm-down.sh         # stops exactly the daemons this script started

@@ -17,7 +17,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
-
 from _scratch import REPO, checkout, read_yaml, timed
 
 

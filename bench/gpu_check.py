@@ -8,7 +8,7 @@
    estimate of GPU-hours per paper run (300 steps x 1,024 responses) and for the matrix, next to the
    paper's "about 24 hours on 8 A100s" (192 A100-hours) per run.
 4. Last (a CUDA device-side assert poisons the context): the same GRPO with SDPA attention, to show
-   whether the NaN guard trips before sampling crashes (research/gpu.md: NaN from update 9).
+   whether the NaN guard trips before sampling crashes (reported: NaN from update 9).
 
 Without CUDA it prints a message and exits 0. With CUDA it exits 1 if any section failed (each
 failure is in the JSON report and named on stderr), else 0.  PYTHONPATH=src python bench/gpu_check.py
@@ -240,7 +240,7 @@ def main() -> int:
         section("grpo_bf16_eager", lambda: grpo(base, "eager", args.steps))
         section("tiny_bf16_generate", lambda: tiny_generation(base)["tiny_bf16_generate"])
         for name in filter(None, args.shapes.split(",")):
-            if section(f"shape_{name}", lambda: shape_costs(name)):
+            if section(f"shape_{name}", lambda: shape_costs(name)):  # noqa: B023  (called at once)
                 report[f"estimate_{name}"] = estimate(report[f"shape_{name}"], args.runs, args.prompt_tokens,
                                                       args.completion_tokens)
                 print(json.dumps({f"estimate_{name}": report[f"estimate_{name}"]}), flush=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The device session of issue 8, as one command (run from the repository root on the lent GPU machine,
-# with the wheels of research/gpu.md carried in .whl/): the pipeline's stages on CUDA, then the GPU
+# with the wheels carried in .whl/, BENCHMARKS.md §7): the pipeline's stages on CUDA, then the GPU
 # check (bf16 GRPO, generation, paper-shape per-token costs and the GPU-hours estimate). Logs go to
 # $OUT (or /tmp). Each part has its own time bound so that one hang cannot eat the lease.
 set -uo pipefail

@@ -3,7 +3,7 @@
 Runs every job of a small sweep through the same commands Snakemake and DVC run
 (`python -m spurious_rewards <stage> --params ... [--model ..]`), in the stage table's order, with
 the smoke sizes and these changes: experiment.device cuda, train.precision bf16, eager attention
-(research/gpu.md: SDPA + bf16 gives NaN on the tiny model's shapes), more rollout steps. Snakemake
+(SDPA + bf16 was reported to give NaN on the tiny model's shapes; BENCHMARKS.md §7), more rollout steps. Snakemake
 and DVC are not on the GPU image, so the order comes from stages.STAGES itself.
 
 Prints, last: wall seconds per stage, whether every logged loss and grad norm of every run is finite,

@@ -8,7 +8,7 @@ stubbed) and with our graders here, and prints the agreement per corpus and grad
 
 Corpora (golds from ../shared/data/rethink_rlvr):
 * ``synthetic``: every MATH-500/AMC/AIME gold in ~25-50 forms, the disagreement categories of
-  research/paper-code.md (``\\fbox``, ``+12``, ``2{,}220``, bmatrix, sign placement of fractions,
+  the README's deviations table (``\\fbox``, ``+12``, ``2{,}220``, bmatrix, sign placement of fractions,
   sets, degrees, unit words, word numbers, ``\\text{}``, wrong answers, extraction markers ...);
   ``--synthetic-sample`` draws a random subset.
 * ``fuzz``: random strings built from answer pieces, unit and number words and LaTeX commands,

@@ -1,7 +1,7 @@
 """`evaluate`: completions of the base model (step 0, `--base`) or of every checkpoint of one run, on
 every benchmark. One code path for both, so the step-0 baseline is decoded exactly like the trained
 checkpoints (same prompt rendering, decoding settings and backend; a common complaint about published
-baselines, see research/anchors.md §4).
+baselines).
 
 For the base model it also runs the paper's prompting intervention (Table 3): the response is forced
 to start with `evaluate.forced_prefix` (appended to the rendered prompt), stored as variant

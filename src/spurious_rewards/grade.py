@@ -50,7 +50,7 @@ def configure_parser(parser) -> None:
     cliargs.add_run(parser, allow_base=True)
 
 
-def read_completions(path) -> "object":
+def read_completions(path) -> object:
     import pandas as pd
 
     if not path.is_file():

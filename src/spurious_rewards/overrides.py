@@ -24,13 +24,20 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
-from spurious_rewards.config import (ParamsError, _merge, _semantic_checks, canonical_hash, fill_defaults,
-                                     load_params, load_schema)
+from spurious_rewards.config import (
+    ParamsError,
+    _merge,
+    _semantic_checks,
+    canonical_hash,
+    fill_defaults,
+    load_params,
+    load_schema,
+)
 
 RESOLVED_DIR = "params"
 PARAMS_ENV = "SPURIOUS_REWARDS_PARAMS"

@@ -13,7 +13,8 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 DEFAULT_INTERVAL_S = 30.0
 LINE_FORMAT = ("{desc}: {n_fmt}/{total_fmt} {unit} ({percentage:.0f}%) elapsed {elapsed}, ETA {remaining}, "

@@ -1,4 +1,4 @@
-"""Reward functions of the paper (§1.1 of research/paper.md) for TRL's GRPOTrainer.
+"""Reward functions of the paper (its §2 and App. B) for TRL's GRPOTrainer.
 
 Every reward has TRL's signature
 ``f(prompts, completions, completion_ids=None, **kwargs) -> list[float]``:

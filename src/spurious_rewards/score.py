@@ -28,7 +28,6 @@ from typing import Any
 from .grading import DEFAULT_GRADER, GRADERS
 from .io import atomic_path, describe_value
 
-
 # Row fields that are not dataset columns: the scored text, its prompt, the step, and names TRL itself
 # passes to a reward.
 NOT_COLUMNS = frozenset({"completion", "prompt", "step", "reward", "trainer_state", "completion_ids",

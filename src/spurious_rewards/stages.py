@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 from spurious_rewards import codegraph, paths
 from spurious_rewards.config import Params

@@ -1,4 +1,4 @@
-"""Majority-vote and incorrect labels (paper.md §1.3).
+"""Majority-vote and incorrect labels (the paper's §3 and App. B).
 
 Two ways to count the votes (``labels.vote``):
 

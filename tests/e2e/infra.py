@@ -57,7 +57,7 @@ def run(cmd: list[str], cwd: Path, timeout: float, check: bool = True, **env_ext
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
-        raise AssertionError(f"{' '.join(cmd)} exceeded its {timeout:.0f} s limit:\n{out[-6000:]}")
+        raise AssertionError(f"{' '.join(cmd)} exceeded its {timeout:.0f} s limit:\n{out[-6000:]}") from None
     result = subprocess.CompletedProcess(cmd, proc.returncode, out, "")
     if check:
         assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{out[-8000:]}"

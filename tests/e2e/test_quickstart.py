@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import infra
 from tests.conftest import REPO
+from tests.e2e import infra
 from tests.e2e.smoke import scratch_checkout, smoke_params
 
 pytestmark = pytest.mark.e2e

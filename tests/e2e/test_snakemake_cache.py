@@ -5,7 +5,7 @@ moves the outputs into $SNAKEMAKE_OUTPUT_CACHE and symlinks them back. Workflow 
 with the same parameters, gets both by symlink without running either job (their logs stay empty).
 The cache key covers the rule's command, its params (the `fingerprint` of the params.yaml keys the
 stage reads) and the whole upstream chain; it does not cover the package's code (README).
-Local executor only: the SLURM executor ignores the cache for rules it submits (research/infra.md §4).
+Local executor only: the SLURM executor ignores the cache for rules it submits.
 """
 
 from __future__ import annotations

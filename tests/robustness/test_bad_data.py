@@ -14,15 +14,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import REPO
-from tests.unit.eval_fixtures import build_tree, write_params
-from tests.unit.tiny_lm import save_tiny
-
 from spurious_rewards import cli, io, paths, score
 from spurious_rewards.analysis import stage as analysis
 from spurious_rewards.data import loaders
 from spurious_rewards.io import DataError
 from spurious_rewards.training import dataset
+from tests.conftest import REPO
+from tests.unit.eval_fixtures import build_tree, write_params
+from tests.unit.tiny_lm import save_tiny
 
 
 def _one_error_line(capsys, *fragments):

@@ -8,15 +8,14 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
-from tests.unit.eval_fixtures import build_tree, write_params
-from tests.unit.tiny_lm import save_tiny
-
 from spurious_rewards import cli, paths, provenance
 from spurious_rewards.analysis import stage as analysis
 from spurious_rewards.config import load_params
 from spurious_rewards.grading import Grader, GradingTimeout, pool
 from spurious_rewards.io import DataError
+from tests.conftest import REPO
+from tests.unit.eval_fixtures import build_tree, write_params
+from tests.unit.tiny_lm import save_tiny
 
 
 class Raising(Grader):

@@ -12,9 +12,8 @@ import os
 import pytest
 import yaml
 
-from tests.conftest import REPO
-
 from spurious_rewards import cli, paths, score
+from tests.conftest import REPO
 
 
 @pytest.fixture(params=[0o022, 0o027, 0o002], ids=oct)

@@ -1,6 +1,6 @@
 """Offline validation of the per-rule conda environments (envs/*.yaml).
 
-No conda can run here (no frontend, no network; research/infra.md §5), so CI runs every rule in the
+No conda can run here (no frontend, no conda channel reachable), so CI runs every rule in the
 project environment and this test checks what can be checked without solving:
   * each file is a conda environment YAML (known keys, channels, a non-empty dependency list);
   * every conda dependency is a valid match spec, every pip entry a valid PEP 508 requirement;

@@ -9,11 +9,10 @@ import os
 import pandas as pd
 import pytest
 
-from tests.unit.eval_fixtures import build_tree, write_params
-from tests.unit.tiny_lm import save_tiny
-
 from spurious_rewards import evaluate, paths
 from spurious_rewards.io import DataError
+from tests.unit.eval_fixtures import build_tree, write_params
+from tests.unit.tiny_lm import save_tiny
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.tiny_lm import build_model, build_tokenizer
-
 from spurious_rewards import prompts
 from spurious_rewards.generation import Sample, make_generator
 from spurious_rewards.generation.base import truncate_at_stop
 from spurious_rewards.generation.hf import HFGenerator
+from tests.unit.tiny_lm import build_model, build_tokenizer
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from spurious_rewards.config import ParamsError, load_params
 from spurious_rewards.overrides import RESOLVED_DIR, resolve

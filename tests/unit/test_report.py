@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from spurious_rewards.analysis import code_reasoning
-from spurious_rewards.analysis.code_reasoning import TRANSITIONS
 from spurious_rewards.analysis import stage as analysis_stage
+from spurious_rewards.analysis.code_reasoning import TRANSITIONS
 from spurious_rewards.io import DataError
 from spurious_rewards.report import paper_numbers
 from spurious_rewards.report import stage as report_stage

@@ -1,4 +1,4 @@
-"""Reward registry and every reward of paper.md §1.1."""
+"""Reward registry and every reward of the paper."""
 
 from __future__ import annotations
 

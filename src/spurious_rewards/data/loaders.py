@@ -10,8 +10,8 @@ the row; ids are made unique when files are concatenated (the DeepScaleR chunks 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from spurious_rewards.io import DataError, answer_text, read_parquet
 

@@ -74,7 +74,7 @@ class Generator(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
-    def __enter__(self) -> "Generator":
+    def __enter__(self) -> Generator:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -19,8 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from spurious_rewards import progress
-from spurious_rewards.generation.base import (Generator, Sample, check_request, derived_seed,
-                                              truncate_at_stop)
+from spurious_rewards.generation.base import Generator, Sample, check_request, derived_seed, truncate_at_stop
 
 
 def _eos_ids(tokenizer, model) -> list[int]:
@@ -58,7 +57,7 @@ class HFGenerator(Generator):
 
     @classmethod
     def from_dir(cls, model_dir, *, device: str, batch_size: int, dtype: str = "float32",
-                 attn_implementation: str | None = None, trust_remote_code: bool = False) -> "HFGenerator":
+                 attn_implementation: str | None = None, trust_remote_code: bool = False) -> HFGenerator:
         from spurious_rewards.model.loading import load_model, load_tokenizer
 
         tokenizer = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)

@@ -20,7 +20,7 @@ GRADERS: tuple[str, ...] = ("math_verify", "paper", "paper_fixed")
 DEFAULT_GRADER = "math_verify"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _build(name: str) -> Grader:
     # Imported lazily: math-verify pulls in antlr/sympy (~1 s) and the paper
     # grader should stay usable on its own.

@@ -1,6 +1,6 @@
 """``paper_fixed``: our re-implementation of the paper's grading, without its quirks.
 
-Written from the description in research/paper.md §3.3 (the paper's reward
+Written from the paper's description (its reward
 used a Qwen2.5-Math-style extractor and a PRM800K/Hendrycks-style grader), not
 from their code; :mod:`.paper_grader` (``paper``) follows their code itself.
 Known departures from the paper, each chosen so that no right answer is
@@ -42,7 +42,7 @@ _NUMBER_RE = re.compile(r"-?\d*\.?\d+")
 
 
 # --------------------------------------------------------------------------
-# Extraction (paper.md §3.3, rules 1-4 in order)
+# Extraction (the paper's rules 1-4, in order)
 # --------------------------------------------------------------------------
 
 

@@ -497,8 +497,8 @@ class PaperGrader(Grader):
 
     def __init__(self) -> None:
         try:
-            from pylatexenc import __version__ as pylatexenc_version
             import word2number  # noqa: F401 - checked here, used lazily
+            from pylatexenc import __version__ as pylatexenc_version
         except ImportError as err:
             raise ImportError(f"the 'paper' grader needs pylatexenc and word2number ({err}); "
                               "pip install pylatexenc==2.11 word2number==1.1") from err

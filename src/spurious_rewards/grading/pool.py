@@ -89,7 +89,7 @@ _WARM_UP = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _warm(grader_name: str) -> None:
     grader = get_grader(grader_name)
     for completion, gold in _WARM_UP:
@@ -130,7 +130,7 @@ class GradingPool:
         self.killed = 0  # workers replaced after exceeding the bound or dying
 
     # -- lifecycle ---------------------------------------------------------
-    def __enter__(self) -> "GradingPool":
+    def __enter__(self) -> GradingPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

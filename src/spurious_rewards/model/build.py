@@ -1,14 +1,14 @@
 """Build the tiny base model offline: a byte-level BPE tokenizer and a Qwen2-architecture model.
 
-Measured choices (research/ml-stack.md §2-3, §10): digits are split individually before byte-level
+Measured choices (BENCHMARKS.md): digits are split individually before byte-level
 BPE (as in Qwen2; it matters for arithmetic); the BPE is trained on chat-formatted text so role names
 merge; padding is left and is passed to the constructor (an attribute set later is not saved).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHAT_TEMPLATE = (

@@ -7,7 +7,7 @@ stay in the HF cache (`python -m spurious_rewards fetch`), loaded by whichever s
 branch or tag is resolved here, so the reference, the provenance and dvc.lock name the exact commit,
 and a moved branch shows up as a changed base (after `snakemake -R base` / `dvc repro -f -s base`).
 
-Measured on 2 CPU cores (ml-stack.md §3.3): the step count matters more than model size; finishing
+Measured on 2 CPU cores (BENCHMARKS.md): the step count matters more than model size; finishing
 the cosine schedule matters a lot, so the schedule always ends at `steps`.
 """
 

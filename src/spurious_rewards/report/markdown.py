@@ -201,7 +201,7 @@ def paper_section(summary: pd.DataFrame, code: pd.DataFrame, switch: pd.DataFram
     if not matched:
         return ""
     parts = ["## Ours vs the paper (MATH-500)", "",
-             "Published numbers: arXiv 2506.10947 v1 (research/paper.md §4, §5). The paper reports the "
+             "Published numbers: arXiv 2506.10947 v1 (its tables and figures). The paper reports the "
              "smoothed value after 300 steps; ours is the final value of this run.", ""]
     for model, paper in matched.items():
         rows = []

@@ -294,6 +294,6 @@ def render(summary: pd.DataFrame, code: pd.DataFrame, prov: dict, grader: str,
               "A condition helps when its interval for Δ accuracy lies above 0. "
               "Paper: Qwen2.5-Math-7B gains under every reward (ground truth +29.1, random +21.4 on "
               "MATH-500), OLMo2/Llama gain only from informative rewards; random rewards stop helping "
-              "without clipping; code frequency rises to >90% (paper.md §4).", "",
+              "without clipping; code frequency rises to >90% (the paper, §4).", "",
               table(claims(res, coder, others)) if len(res) else "_(no runs)_\n"]
     return "\n".join(lines) + "\n"

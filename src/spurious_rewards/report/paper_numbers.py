@@ -1,4 +1,4 @@
-"""Numbers the paper publishes (arXiv 2506.10947 v1), transcribed in research/paper.md §4 and §5.
+"""Numbers the paper publishes (arXiv 2506.10947 v1), transcribed from its tables and figures.
 
 Only what the text states is here; curves read off figures are not. Values are percentages.
 """
@@ -23,7 +23,7 @@ MATH500_STEP150 = {
 }
 
 # Table 1: pre-RL MATH-500 code frequency, accuracy with code, language-only accuracy.
-# Qwen2.5-Math-7B language-only: Table 1 prints 35.0, the Fig. 7 counts give 28.0 (see paper.md §4).
+# Qwen2.5-Math-7B language-only: Table 1 prints 35.0, the Fig. 7 counts give 28.0 (the paper, Table 1 and Fig. 7).
 TABLE1 = {
     "Qwen2.5-Math-7B": {"code_frequency": 65.0, "acc_code": 60.9, "acc_language": 28.0},
     "Qwen2.5-Math-1.5B": {"code_frequency": 53.6, "acc_code": 52.6, "acc_language": 17.2},

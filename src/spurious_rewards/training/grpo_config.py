@@ -54,8 +54,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from spurious_rewards.config import ParamsError, Params
 from spurious_rewards import prompts
+from spurious_rewards.config import Params, ParamsError
 from spurious_rewards.model.spec import resolve_spec
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).

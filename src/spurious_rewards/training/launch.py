@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 LAUNCHED_ENV = "SPURIOUS_REWARDS_LAUNCHED"
 # Set by `accelerate launch` in every child (LOCAL_RANK only for distributed launches).

@@ -18,8 +18,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from spurious_rewards import cliargs, paths, progress, prompts, provenance
 from spurious_rewards.config import Params, load_params
@@ -164,8 +165,8 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     from spurious_rewards.rewards import build_reward
     from spurious_rewards.training import dataset
     from spurious_rewards.training.advantage import trainer_class
-    from spurious_rewards.training.decoding import reward_text
     from spurious_rewards.training.callbacks import CheckpointBookkeeping, NonFiniteGuard, Preemption
+    from spurious_rewards.training.decoding import reward_text
     from spurious_rewards.training.grpo_config import make_config
     from spurious_rewards.training.metrics import with_code_frequency
 

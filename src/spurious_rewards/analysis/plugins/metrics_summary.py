@@ -82,7 +82,7 @@ def summary_table(grades: pd.DataFrame, window: int, n_boot: int,
         for key, block in per.groupby(["model", "condition", "benchmark", "grader"], sort=True):
             finals, deltas, step0s, last_steps = [], [], [], []
             matrix = []
-            for seed, s in block.groupby("seed", sort=True):
+            for _seed, s in block.groupby("seed", sort=True):
                 wide = s.pivot(index="problem_id", columns="step", values="v").sort_index()
                 if 0 not in wide.columns:
                     continue
