@@ -300,3 +300,20 @@ def test_snakemake_report_captions_are_generated_from_the_figures(repo):
         assert text and text != "A table of the analysis folder.", name
     smk = (repo / "workflow" / "rules" / "report.smk").read_text(encoding="utf-8")
     assert 'caption="../report/tables.rst"' in smk and 'patterns=["{name}.csv"]' in smk
+
+
+def test_the_legend_of_a_one_panel_figure_stays_inside_it():
+    """Seven conditions under one panel (the training-reward figure) once ran past both edges."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from spurious_rewards.report import figures
+
+    fig, axes = figures._grid(1, 1)
+    handles = {name: axes[0][0].plot([0, 1], [0, 1], label=name)[0]
+               for name in ("format", "ground_truth", "incorrect", "majority_vote", "one_shot", "python",
+                            "random")}
+    figures._legend(fig, handles)
+    fig.canvas.draw()
+    box, frame = fig.legends[0].get_window_extent(), fig.bbox
+    assert box.x0 >= frame.x0 and box.x1 <= frame.x1, (box, frame)

@@ -112,8 +112,10 @@ def _n_problems(metrics: pd.DataFrame, bench: str) -> int | None:
 
 def _legend(fig, handles: dict) -> None:
     if handles:
+        # about 1.25 in a column, so the legend never runs past a narrow (one-panel) figure's edges
+        columns = max(1, min(len(handles), 5, int(fig.get_figwidth() / 1.25)))
         fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-                   ncol=min(len(handles), 5), fontsize=8, frameon=False, title="condition",
+                   ncol=columns, fontsize=8, frameon=False, title="condition",
                    title_fontsize=8)
 
 
