@@ -152,13 +152,18 @@ def _words_to_number(s: str) -> str:
         return s
 
 
-def _qwen_fix_fracs(s: str) -> str:
-    """``\\frac12`` -> ``\\frac{1}{2}``, ``\\frac1{2}`` -> ``\\frac{1}{2}``; unchanged if malformed."""
+def _fix_fracs(s: str, bare_tail_raises: bool = False) -> str:
+    """``\\frac12`` -> ``\\frac{1}{2}``, ``\\frac1{2}`` -> ``\\frac{1}{2}``; unchanged if malformed.
+
+    The paper's two copies (Qwen-Math's and the mathd normalisation's) differ in one place: the mathd
+    one indexes an empty tail (a bare trailing ``\\frac``) and raises IndexError, which its caller turns
+    into "keep the string"; bare_tail_raises=True keeps that.
+    """
     head, *tails = s.split("\\frac")
     out = head
     for tail in tails:
         out += "\\frac"
-        if tail.startswith("{"):
+        if (tail[0] == "{") if bare_tail_raises else tail.startswith("{"):
             out += tail
         elif len(tail) < 2:
             return s
@@ -242,29 +247,13 @@ def strip_string(s: str) -> str:
         s = sides[1]
     s = re.sub(r"\\sqrt(\w+)", r"\\sqrt{\1}", s)
     s = s.replace(" ", "")
-    s = _qwen_fix_fracs(s)
+    s = _fix_fracs(s)
     return _qwen_slash_to_frac(s)
 
 
 # --------------------------------------------------------------------------
 # mathd normalisation (Hendrycks MATH), the grader's first, string-only test
 # --------------------------------------------------------------------------
-
-
-def _hendrycks_fix_fracs(s: str) -> str:
-    head, *tails = s.split("\\frac")
-    out = head
-    for tail in tails:
-        out += "\\frac"
-        if tail[0] == "{":  # IndexError on a bare trailing \frac: the caller's fallback
-            out += tail
-        elif len(tail) < 2:
-            return s
-        elif tail[1] != "{":
-            out += "{" + tail[0] + "}{" + tail[1] + "}" + tail[2:]
-        else:
-            out += "{" + tail[0] + "}" + tail[1:]
-    return out
 
 
 def _hendrycks_sqrt(s: str) -> str:
@@ -303,7 +292,7 @@ def _hendrycks_strip(s: str) -> str:
         s = sides[1]
     s = _hendrycks_sqrt(s)
     s = s.replace(" ", "")
-    s = _hendrycks_fix_fracs(s)
+    s = _fix_fracs(s, bare_tail_raises=True)
     if s == "0.5":
         s = "\\frac{1}{2}"
     parts = s.split("/")
