@@ -17,6 +17,11 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/stages.smk"
 
 
+# the parameters were validated while this file was read: record it as DVC's `validate` stage does
+onstart:
+    validation_stamp()
+
+
 rule all:
     default_target: True
     input:

@@ -24,13 +24,23 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help=f"write <results_dir>/{STAMP} when valid (the DVC `params` stage)")
 
 
+def write_stamp(results_dir) -> None:
+    """The `validate` stage's output. Snakemake writes it too (onstart), after validating at parse
+    time, so that `dvc commit` after a Snakemake run finds every output of dvc.yaml."""
+    from pathlib import Path
+
+    from spurious_rewards.io import write_text
+
+    stamp = Path(results_dir) / STAMP
+    if not stamp.is_file() or stamp.read_text(encoding="utf-8") != "valid\n":
+        write_text(stamp, "valid\n")
+
+
 def main(args: argparse.Namespace) -> int:
     check_params_path(args.params, where="--params")
     params = load_params(args.params, engine=True)
     if args.stamp:
-        from spurious_rewards.io import write_text
-
-        write_text(params.results_dir / STAMP, "valid\n")
+        write_stamp(params.results_dir)
     if not args.quiet:
         print(json.dumps({"params": params.path, "params_hash": params.hash,
                           "results_dir": str(params.results_dir), "runs": len(params.runs()),

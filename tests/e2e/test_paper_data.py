@@ -32,7 +32,7 @@ def test_missing_paper_data_fails_the_dry_run_naming_each_file(tmp_path):
     text = out.stdout
     for key, path in [("data.train.paths[0]", "external/rethink_rlvr/DeepScaleR_Difficulty_Level_1"),
                       ("data.train.paths[4]", "external/rethink_rlvr/DeepScaleR_Difficulty_Level_5"),
-                      ("data.one_shot.path", "external/one_shot_rlvr/data/train/one_shot_rlvr/pi1_r128.parquet"),
+                      ("data.one_shot.path", "external/rethink_rlvr/DeepScaleR_Difficulty_Level_4/train.json"),
                       ("data.benchmarks.aime25.path", "external/rethink_rlvr/AIME2025-TTT/test.json")]:
         assert f"presets/paper.yaml: {key}: {path} not found" in text, text[-4000:]
     assert "ln -s <Rethink_RLVR>/code/data external/rethink_rlvr" in text

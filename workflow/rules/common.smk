@@ -33,6 +33,12 @@ os.environ[PARAMS_ENV] = PARAMS_FILE
 R = str(P.results_dir)
 
 
+def validation_stamp():
+    from spurious_rewards.validate import write_stamp
+
+    write_stamp(R)
+
+
 def _alternatives(values):
     return "|".join(re.escape(str(v)) for v in values)
 
