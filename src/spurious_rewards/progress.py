@@ -68,9 +68,13 @@ def bar(total: int | None, desc: str, unit: str = "it", initial: int = 0, stream
 
 
 def tqdm_factory(desc: str, unit: str = "it") -> Callable[..., Any]:
-    """For libraries that take a tqdm class (vLLM's `use_tqdm`): our bar, their total."""
+    """For libraries that take a tqdm class (vLLM's `use_tqdm`): our bar, their total. Called with an
+    iterable (vLLM >= 0.32 also wraps its prompt rendering loop this way), it hands the iterable back
+    unchanged: that loop is quick, and one bar per generate call is enough."""
 
     def make(*args, total=None, **kwargs):
+        if args:
+            return args[0]
         return bar(total, desc, unit=unit)
 
     return make

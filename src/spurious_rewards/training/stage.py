@@ -163,7 +163,7 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     from spurious_rewards.model.loading import check_loadable, load_tokenizer, resolve
     from spurious_rewards.model.spec import resolve_spec
     from spurious_rewards.rewards import build_reward
-    from spurious_rewards.training import dataset
+    from spurious_rewards.training import dataset, vllm_cpu
     from spurious_rewards.training.advantage import trainer_class
     from spurious_rewards.training.callbacks import CheckpointBookkeeping, NonFiniteGuard, Preemption
     from spurious_rewards.training.decoding import reward_text
@@ -199,6 +199,7 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
                                       step_of=lambda update: update // p.updates_per_rollout)
     cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), shown, *callbacks]
     trainer_cls = trainer_class(train["advantage_whitening"])
+    vllm_cpu.prepare(kwargs, device)
     trainer = trainer_cls(model=path, reward_funcs=[reward], args=make_config(kwargs),
                           train_dataset=train_set, processing_class=tokenizer, callbacks=cbs)
     return trainer, p, kwargs, state
