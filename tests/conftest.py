@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,10 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"the paper's data is not at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def committed_text(name: str) -> str:
+    """A file of the checkout as its last commit has it: params.yaml is the user's to edit (the Quick
+    start test shrinks it), but a test of the shipped default must see the shipped default."""
+    proc = subprocess.run(["git", "-C", str(REPO), "show", f"HEAD:{name}"], capture_output=True, text=True)
+    return proc.stdout if proc.returncode == 0 else (REPO / name).read_text(encoding="utf-8")

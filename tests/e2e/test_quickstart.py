@@ -9,6 +9,7 @@ tests build their own scratch checkouts, and running them here again would nest 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,6 +37,13 @@ def test_quick_start_in_its_own_order(tmp_path):
     root = tmp_path / "clone"
     root.mkdir()
     scratch_checkout(root, default_shrunk)
+    # a user's clone: the shipped params.yaml committed, then edited (here: shrunk) in the working copy
+    shrunk = (root / "params.yaml").read_text(encoding="utf-8")
+    (root / "params.yaml").write_text((REPO / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    git = ["git", "-c", "user.name=quickstart", "-c", "user.email=quickstart@localhost"]
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True, capture_output=True)
+    subprocess.run([*git, "commit", "-qm", "clone"], cwd=root, check=True, capture_output=True)
+    (root / "params.yaml").write_text(shrunk, encoding="utf-8")
     if (REPO.parent / "shared").is_dir():  # the paper's data beside the clone, as beside this checkout
         (tmp_path / "shared").symlink_to(REPO.parent / "shared")
 

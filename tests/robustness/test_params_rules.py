@@ -14,12 +14,13 @@ import pytest
 import yaml
 
 from spurious_rewards.config import ParamsError, load_params
+from tests.conftest import committed_text
 from tests.robustness.hostile import FIELDS, PAYLOADS, plant
 
 
 @pytest.fixture
 def raw(repo):
-    return yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(committed_text("params.yaml"))
 
 
 def _write(tmp_path, raw, name="params.yaml") -> str:
@@ -138,7 +139,7 @@ def test_largest_uint32_seed_passes(tmp_path, raw):
 
 
 def test_duplicate_key_is_refused_naming_file_and_key(tmp_path, repo):
-    text = (repo / "params.yaml").read_text(encoding="utf-8")
+    text = committed_text("params.yaml")
     text = text.replace("  seeds: [1]\n", "  seeds: [1]\n  seeds: [2]\n", 1)
     path = tmp_path / "params.yaml"
     path.write_text(text, encoding="utf-8")
@@ -147,7 +148,7 @@ def test_duplicate_key_is_refused_naming_file_and_key(tmp_path, repo):
 
 
 def test_duplicate_nested_key_is_named_with_its_full_path(tmp_path, repo):
-    text = (repo / "params.yaml").read_text(encoding="utf-8")
+    text = committed_text("params.yaml")
     text = text.replace("      warmup_steps: 50\n", "      warmup_steps: 50\n      warmup_steps: 5\n", 1)
     path = tmp_path / "params.yaml"
     path.write_text(text, encoding="utf-8")
@@ -169,7 +170,7 @@ BOMB = textwrap.dedent("""\
 
 
 def test_alias_bomb_is_refused_at_once(tmp_path, repo):
-    text = (repo / "params.yaml").read_text(encoding="utf-8")
+    text = committed_text("params.yaml")
     anchor = "  random: {reward: random, labels: ground_truth, reward_options: {gamma: 0.5}}\n"
     assert anchor in text
     bomb = ("  random:\n    reward: random\n    labels: ground_truth\n    reward_options:\n      gamma: 0.5\n"
@@ -185,7 +186,7 @@ def test_alias_bomb_is_refused_at_once(tmp_path, repo):
 
 
 def test_aliases_are_refused_in_a_real_parameter_file(tmp_path, repo):
-    text = (repo / "params.yaml").read_text(encoding="utf-8")
+    text = committed_text("params.yaml")
     text = text.replace("  seeds: [1]\n", "  seeds: &s [1]\n", 1) + "\n# reuse\n"
     text = text.replace("grader:", "x_unused: *s\ngrader:", 1)
     path = tmp_path / "params.yaml"

@@ -19,7 +19,9 @@ def _write(tmp_path, raw) -> str:
 
 @pytest.fixture
 def raw(repo):
-    return yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
+    from tests.conftest import committed_text
+
+    return yaml.safe_load(committed_text("params.yaml"))
 
 
 def test_default_and_paper_presets_are_valid(repo):
@@ -186,7 +188,8 @@ def test_every_default_equals_params_yaml_and_fills_an_omitted_key(tmp_path, raw
     stripped = _stripped(raw, defaulted)
     assert "steps" not in stripped["models"]["toy"].get("pretrain", {})
     assert "max_new_tokens" not in stripped["labels"] and "torch_threads" not in stripped["experiment"]
-    full = load_params(repo / "params.yaml")
+    (tmp_path / "full").mkdir()
+    full = load_params(_write(tmp_path / "full", raw))
     small = load_params(_write(tmp_path, stripped))
     assert small.raw == full.raw
     assert small.model("toy")["pretrain"]["steps"] == 1200  # the code said 900

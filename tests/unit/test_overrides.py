@@ -16,7 +16,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def cwd(tmp_path, monkeypatch):
-    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    from tests.conftest import committed_text
+
+    # the shipped default (the working copy is the user's to edit; the Quick start test shrinks it)
+    (tmp_path / "params.yaml").write_text(committed_text("params.yaml"), encoding="utf-8")
     (tmp_path / "presets").mkdir()
     shutil.copy(REPO / "presets" / "paper.yaml", tmp_path / "presets" / "paper.yaml")
     monkeypatch.chdir(tmp_path)
