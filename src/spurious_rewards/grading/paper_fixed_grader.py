@@ -29,6 +29,7 @@ import re
 import sympy
 
 from .base import Grader, GradingTimeout, clean_text, time_limit
+from .paper_grader import tidy_extracted
 
 PAPER_GRADER_VERSION = "2"  # 2: matrix rows kept, fraction sign placement
 
@@ -99,14 +100,7 @@ def _raw_answer(text: str) -> str | None:
 
 
 def _tidy(answer: str) -> str:
-    answer = re.sub(r"\n\s*", "", answer)
-    if answer.startswith(":"):
-        answer = answer[1:]
-    if answer.endswith("."):
-        answer = answer[:-1]
-    if answer.endswith("/"):
-        answer = answer[:-1]
-    return answer
+    return tidy_extracted(answer)
 
 
 # --------------------------------------------------------------------------

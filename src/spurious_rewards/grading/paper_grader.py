@@ -110,14 +110,7 @@ def extract_answer(text: str, task: str = "math") -> str:
     text = text.replace("\u043a\u0438", "")
     if task == "gpqa":
         return _gpqa_choice(text)
-    answer = re.sub(r"\n\s*", "", raw_answer(text))
-    if answer.startswith(":"):
-        answer = answer[1:]
-    if answer.endswith("."):
-        answer = answer[:-1]
-    if answer.endswith("/"):
-        answer = answer[:-1]
-    return strip_string(answer)
+    return strip_string(tidy_extracted(raw_answer(text)))
 
 
 # Unit words of the Qwen2.5-Math parser ("mainly from MathQA"), in its order. Each is used as a
@@ -150,6 +143,27 @@ def _words_to_number(s: str) -> str:
         return str(w2n.word_to_num(s))
     except Exception:  # w2n raises ValueError and, on odd input, others; the paper ignores all
         return s
+
+
+def _zero_and_right_side(s: str) -> str:
+    """Both of the paper's normalisers: ".5" -> "0.5", then "k=5" (a left side of <= 2 chars) -> "5"."""
+    if s[0] == ".":
+        s = "0" + s
+    sides = s.split("=")
+    return sides[1] if len(sides) == 2 and len(sides[0]) <= 2 else s
+
+
+def tidy_extracted(answer: str) -> str:
+    """What Qwen-Math's extract_answer does to the extracted text: no newlines, no leading ':', no
+    trailing '.' or '/'."""
+    answer = re.sub(r"\n\s*", "", answer)
+    if answer.startswith(":"):
+        answer = answer[1:]
+    if answer.endswith("."):
+        answer = answer[:-1]
+    if answer.endswith("/"):
+        answer = answer[:-1]
+    return answer
 
 
 def _fix_fracs(s: str, bare_tail_raises: bool = False) -> str:
@@ -240,11 +254,7 @@ def strip_string(s: str) -> str:
     s = re.sub(r"(?<!\d)(\d+)\.0*$", r"\1", s)
     if not s:
         return s
-    if s[0] == ".":
-        s = "0" + s
-    sides = s.split("=")
-    if len(sides) == 2 and len(sides[0]) <= 2:
-        s = sides[1]
+    s = _zero_and_right_side(s)
     s = re.sub(r"\\sqrt(\w+)", r"\\sqrt{\1}", s)
     s = s.replace(" ", "")
     s = _fix_fracs(s)
@@ -285,11 +295,7 @@ def _hendrycks_strip(s: str) -> str:
     s = s.replace(" .", " 0.").replace("{.", "{0.")
     if not s:
         return s
-    if s[0] == ".":
-        s = "0" + s
-    sides = s.split("=")
-    if len(sides) == 2 and len(sides[0]) <= 2:
-        s = sides[1]
+    s = _zero_and_right_side(s)
     s = _hendrycks_sqrt(s)
     s = s.replace(" ", "")
     s = _fix_fracs(s, bare_tail_raises=True)
