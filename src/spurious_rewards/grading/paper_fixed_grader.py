@@ -99,10 +99,6 @@ def _raw_answer(text: str) -> str | None:
     return numbers[-1] if numbers else None
 
 
-def _tidy(answer: str) -> str:
-    return tidy_extracted(answer)
-
-
 # --------------------------------------------------------------------------
 # Normalisation (Hendrycks MATH / PRM800K style, merged into one pass)
 # --------------------------------------------------------------------------
@@ -311,7 +307,7 @@ class PaperFixedGrader(Grader):
         raw = _raw_answer(clean_text(completion))
         if raw is None:
             return None
-        answer = normalize(_tidy(raw))
+        answer = normalize(tidy_extracted(raw))
         return answer or None
 
     def is_equivalent(self, prediction: str, gold: str) -> bool:
