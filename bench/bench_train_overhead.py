@@ -1,6 +1,6 @@
 """Overhead of our train stage over a bare TRL GRPO script, same config, tiny default model (CPU).
 
-A = spurious_rewards.training.stage.run (our dataset order, reward wrapper logging the code frequency,
+A = spurious_rewards.commands.train.run (our dataset order, reward wrapper logging the code frequency,
     NaN guard, checkpoint marks/export/pruning, SIGTERM hook, CSV + provenance at the end)
 B = GRPOTrainer(GRPOConfig(**the same kwargs)) with the bare reward, same data, same checkpoints
 
@@ -46,7 +46,7 @@ class RolloutTimer(TrainerCallback):
 
 
 def run_ours(params, timer) -> None:
-    from spurious_rewards.training import stage
+    from spurious_rewards.commands import train as stage
 
     stage.run(params, "toy", "random", 1, callbacks=[timer])
 

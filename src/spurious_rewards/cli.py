@@ -13,22 +13,28 @@ import logging
 import os
 import sys
 
-# command -> (module, one-line help). Each module defines configure_parser(parser) and main(args).
-COMMANDS: dict[str, tuple[str, str]] = {
-    "data": ("spurious_rewards.data.stage", "build the training prompts and benchmarks"),
-    "base": ("spurious_rewards.model.stage", "build (tiny) or reference (hf) a base model"),
-    "fetch": ("spurious_rewards.fetch", "download the Hub models and datasets a parameter file names"),
-    "labels": ("spurious_rewards.labels", "majority-vote and incorrect labels from the base model"),
-    "train": ("spurious_rewards.training.stage", "GRPO training of one (model, condition, seed)"),
-    "evaluate": ("spurious_rewards.evaluate", "generate completions for every checkpoint"),
-    "grade": ("spurious_rewards.grade", "grade completions with every grader"),
-    "analyze": ("spurious_rewards.analysis.stage", "metrics and code-reasoning analysis"),
-    "report": ("spurious_rewards.report.stage", "Markdown report with figures"),
-    "score": ("spurious_rewards.score", "score a JSONL of completions with one reward"),
-    "rewards": ("spurious_rewards.rewards_cli", "list the reward registry"),
-    "export-dvc": ("spurious_rewards.dvc_export", "render dvc.yaml from the stage table"),
-    "validate": ("spurious_rewards.validate", "validate a parameter file and print the sweep"),
+# command -> one-line help. Each command is the module spurious_rewards.commands.<command, "-" as "_">,
+# which defines configure_parser(parser) and main(args); the stage table names its stages the same way.
+COMMANDS: dict[str, str] = {
+    "data": "build the training prompts and benchmarks",
+    "base": "build (tiny) or reference (hf) a base model",
+    "fetch": "download the Hub models and datasets a parameter file names",
+    "labels": "majority-vote and incorrect labels from the base model",
+    "train": "GRPO training of one (model, condition, seed)",
+    "evaluate": "generate completions for every checkpoint",
+    "grade": "grade completions with every grader",
+    "analyze": "metrics and code-reasoning analysis",
+    "report": "Markdown report with figures",
+    "score": "score a JSONL of completions with one reward",
+    "rewards": "list the reward registry",
+    "export-dvc": "render dvc.yaml from the stage table",
+    "validate": "validate a parameter file and print the sweep",
 }
+
+
+def command_module(command: str) -> str:
+    """The module that implements `command`."""
+    return "spurious_rewards.commands." + command.replace("-", "_")
 
 
 def _peek_command(argv: list[str]) -> str | None:
@@ -43,10 +49,10 @@ def build_parser(only: str | None = None) -> tuple[argparse.ArgumentParser, dict
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     modules: dict[str, object] = {}
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, help_text in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
         if only is None or name == only:
-            module = importlib.import_module(module_name)
+            module = importlib.import_module(command_module(name))
             module.configure_parser(sp)
             modules[name] = module
     return parser, modules

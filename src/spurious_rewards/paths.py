@@ -21,6 +21,11 @@ from __future__ import annotations
 from pathlib import Path
 
 BASE_RUN = "base"
+# the condition and seed the step-0 (base model) rows carry in every table
+BASE_CONDITION = "base"
+BASE_SEED = -1
+# the `validate` stage's output, <results_dir>/params.valid
+STAMP = "params.valid"
 
 
 def _r(results_dir: str | Path) -> Path:

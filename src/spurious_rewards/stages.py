@@ -12,7 +12,7 @@ labels a condition trains on), DVC depends on the enclosing folder instead, whic
 over-trigger.
 
 Code and parameters are not listed here: they are derived from the stage's command module
-(cli.COMMANDS) by codegraph. `code_files` is every package module its import graph reaches,
+(spurious_rewards.commands.<command>) by codegraph. `code_files` is every package module its import graph reaches,
 `params` the union of the `PARAMS` those modules declare (keys templated on a wildcard the stage
 does not have, such as `conditions.{condition}` for evaluate_base, drop out). DVC depends on both;
 Snakemake sees both through `fingerprint`, a rule param, so editing a module a stage imports or a
@@ -100,9 +100,9 @@ class Stage:
 
     @property
     def entry_module(self) -> str:
-        from spurious_rewards.cli import COMMANDS
+        from spurious_rewards.cli import command_module
 
-        return COMMANDS[self.name_on_cli][0]
+        return command_module(self.name_on_cli)
 
     @cached_property
     def code_files(self) -> tuple[Path, ...]:

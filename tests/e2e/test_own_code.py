@@ -16,7 +16,7 @@ import pytest
 from tests.e2e import infra
 
 pytestmark = pytest.mark.e2e
-DATA_STAGE = "src/spurious_rewards/data/stage.py"
+DATA_STAGE = "src/spurious_rewards/commands/data.py"
 
 
 def _mark(root, marker: str) -> None:
@@ -50,7 +50,7 @@ def test_snakemake_reruns_a_stage_when_a_module_it_imports_changes(tmp_path):
         fh.write("# edited\n")
     assert "Nothing to be done" in _dry_run(root, target)
 
-    # imported (data -> data.stage -> data.synthetic): the data job is planned again, with the reason
+    # imported (data -> commands.data -> data.synthetic): the data job is planned again, with the reason
     with open(root / "src/spurious_rewards/data/synthetic.py", "a", encoding="utf-8") as fh:
         fh.write("# edited\n")
     out = _dry_run(root, target)

@@ -9,6 +9,7 @@ tests build their own scratch checkouts, and running them here again would nest 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,4 +57,6 @@ def test_quick_start_in_its_own_order(tmp_path):
         tests = infra.run(["make", "-o", f"{VENV}/.installed", "test-fast", f"VENV={VENV}"], root,
                           timeout=1800, check=False, MAKEFLAGS="", SPURIOUS_NESTED_QUICKSTART="1")
         assert tests.returncode == 0, f"make test-fast, run {attempt}, after make run:\n{tests.stdout[-8000:]}"
-        assert " passed" in tests.stdout.splitlines()[-1], tests.stdout[-2000:]
+        # the pytest summary, wherever make's own lines (e.g. "Leaving directory" under a parent make) fall
+        summary = [line for line in tests.stdout.splitlines() if re.fullmatch(r"=+ .* in [\d.]+s.* =+", line.strip())]
+        assert summary and " passed" in summary[-1] and "failed" not in summary[-1], tests.stdout[-2000:]

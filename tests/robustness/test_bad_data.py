@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from spurious_rewards import cli, io, paths, score
-from spurious_rewards.analysis import stage as analysis
+from spurious_rewards import cli, io, paths
+from spurious_rewards.commands import analyze as analysis
+from spurious_rewards.commands import score
 from spurious_rewards.data import loaders
 from spurious_rewards.io import DataError
 from spurious_rewards.training import dataset

@@ -18,9 +18,10 @@ import torch
 from safetensors.torch import load_file
 
 from spurious_rewards import paths
+from spurious_rewards.commands import train as stage
 from spurious_rewards.config import load_params
 from spurious_rewards.io import DataError
-from spurious_rewards.training import checkpoints, smoke, stage
+from spurious_rewards.training import checkpoints, smoke
 from tests.conftest import REPO
 
 MODEL, COND, SEED = "toy", "random", 1

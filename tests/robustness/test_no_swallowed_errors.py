@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from spurious_rewards import cli, paths, provenance
-from spurious_rewards.analysis import stage as analysis
+from spurious_rewards.commands import analyze as analysis
 from spurious_rewards.config import load_params
 from spurious_rewards.grading import Grader, GradingTimeout, pool
 from spurious_rewards.io import DataError
@@ -70,7 +70,7 @@ def test_evaluate_regenerates_a_shard_whose_record_is_unreadable(tmp_path, templ
     assert metas
     metas[0].write_text("{not json", encoding="utf-8")
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="spurious_rewards.evaluate"):
+    with caplog.at_level(logging.WARNING, logger="spurious_rewards.commands.evaluate"):
         assert cli.main(args) == 0
     assert any(str(metas[0]) in rec.getMessage() and "regenerating" in rec.getMessage()
                for rec in caplog.records)
@@ -94,7 +94,7 @@ def test_analyze_refuses_an_unreadable_upstream_record(tmp_path):
 
 def test_analyze_warns_about_a_missing_upstream_record(tmp_path, caplog):
     params = load_params(write_params(tmp_path))
-    with caplog.at_level(logging.WARNING, logger="spurious_rewards.analysis.stage"):
+    with caplog.at_level(logging.WARNING, logger="spurious_rewards.commands.analyze"):
         assert analysis.upstream_provenance(params)["backends"] == []
     missing = provenance.provenance_path(paths.completions(params.results_dir, "toy", paths.BASE_RUN))
     assert any(str(missing) in rec.getMessage() for rec in caplog.records)

@@ -195,7 +195,7 @@ def test_aliases_are_refused_in_a_real_parameter_file(tmp_path, repo):
     assert "alias" in msg.replace(str(path), ""), msg
 
 
-# every key the trainer reads with train[...] (training/grpo_config.py, training/stage.py)
+# every key the trainer reads with train[...] (training/grpo_config.py, commands/train.py)
 TRAIN_KEYS_READ = ["steps", "save_every", "prompts_per_step", "generations_per_prompt", "optimizer_batch",
                    "learning_rate", "lr_scheduler", "warmup_ratio", "adam_beta1", "adam_beta2",
                    "weight_decay", "max_grad_norm", "clip", "epsilon", "beta", "loss_type", "scale_rewards",
@@ -220,8 +220,8 @@ def test_every_train_key_read_by_the_trainer_is_required_or_defaulted(repo):
     schema = load_schema()["properties"]["train"]
     assert schema["required"] == TRAIN_KEYS_READ
     defaulted = {k for k, v in schema["properties"].items() if "default" in v}
-    src = "".join((repo / "src" / "spurious_rewards" / "training" / name).read_text(encoding="utf-8")
-                  for name in ("grpo_config.py", "stage.py"))
+    src = "".join((repo / "src" / "spurious_rewards" / name).read_text(encoding="utf-8")
+                  for name in ("training/grpo_config.py", "commands/train.py"))
     read = set(re.findall(r'\btrain\["([a-z_0-9]+)"\]', src))
     assert read <= set(TRAIN_KEYS_READ) | defaulted, sorted(read - set(TRAIN_KEYS_READ) - defaulted)
     assert {"save_final_window", "advantage_whitening", "reward_text", "report_to", "trl"} <= read & defaulted

@@ -12,7 +12,8 @@ import os
 import pytest
 import yaml
 
-from spurious_rewards import cli, paths, score
+from spurious_rewards import cli, paths
+from spurious_rewards.commands import score
 from tests.conftest import REPO
 
 

@@ -16,7 +16,7 @@ import yaml
 from spurious_rewards import cli, io, paths
 from spurious_rewards.analysis import registry
 from spurious_rewards.analysis.plugin import Analysis
-from spurious_rewards.report import stage as report_stage
+from spurious_rewards.commands import report as report_stage
 from tests.unit.analysis_fixtures import MODELS, build_results
 
 # The whole plugin: the README's "Add your own analysis" example.
@@ -146,7 +146,7 @@ def test_analyze_refuses_tables_an_analysis_did_not_declare(tmp_path):
     registry.register(Analysis(name="sloppy", tables=("a.csv",), compute=lambda ctx: {"b.csv": ctx.train}))
     try:
         with pytest.raises(ValueError, match="'sloppy' returned tables \\['b.csv'\\], declared \\['a.csv'\\]"):
-            from spurious_rewards.analysis import stage
+            from spurious_rewards.commands import analyze as stage
 
             stage.main(type("Args", (), {"params": str(pf)})())
     finally:

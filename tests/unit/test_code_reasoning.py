@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from spurious_rewards.analysis import code_reasoning
-from spurious_rewards.grade import has_code_block, has_python
+from spurious_rewards.commands.grade import has_code_block, has_python
 
 # (code before, correct before, code after, correct after) per problem, C = code, L = language.
 PAIRS = [

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from spurious_rewards import dvc_export, paths, stages
+from spurious_rewards import paths, stages
 from spurious_rewards.analysis import dvc_results
+from spurious_rewards.commands import export_dvc as dvc_export
 from tests.unit.test_report import MODEL, analysis_dir  # noqa: F401  (fixture)
 
 

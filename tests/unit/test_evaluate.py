@@ -9,7 +9,9 @@ import os
 import pandas as pd
 import pytest
 
-from spurious_rewards import evaluate, paths
+from spurious_rewards import paths
+from spurious_rewards.commands import evaluate
+from spurious_rewards.data import benchmarks
 from spurious_rewards.io import DataError
 from tests.unit.eval_fixtures import build_tree, write_params
 from tests.unit.tiny_lm import save_tiny
@@ -120,7 +122,7 @@ def test_bad_benchmark_file_and_unknown_benchmark(tree):
     from spurious_rewards.config import load_params
 
     with pytest.raises(DataError, match="benchmark 'nope' is not in"):
-        evaluate.load_benchmark(load_params(params, check_rewards=False), "nope")
+        benchmarks.load_benchmark(load_params(params, check_rewards=False), "nope")
     assert not paths.completions(results, "toy", "base").exists()
 
 
@@ -134,7 +136,7 @@ def test_missing_base_model(tree):
 
 
 def test_grade_checks_completeness_and_grades_every_grader(tree):
-    from spurious_rewards import grade
+    from spurious_rewards.commands import grade
 
     _, results, params = tree
     assert evaluate.main(parse(params, "--base")) == 0
@@ -155,7 +157,7 @@ def test_grade_checks_completeness_and_grades_every_grader(tree):
 
 
 def test_grade_frame_grades_the_answer_region_and_detects_code_on_the_whole_text():
-    from spurious_rewards import grade
+    from spurious_rewards.commands import grade
 
     texts = [r"<think> in python: \boxed{8} </think> <answer> 7 </answer>", r"<answer> 8 </answer>"]
     frame = pd.DataFrame({"model": "m", "condition": "c", "seed": 1, "step": 0, "benchmark": "b",
@@ -173,7 +175,7 @@ def test_evaluate_and_grade_logs_show_progress(tree, capfd):
     """Rules redirect stderr to the job's log: it carries N/M counts and an ETA."""
     import re
 
-    from spurious_rewards import grade
+    from spurious_rewards.commands import grade
 
     _, results, params = tree
     assert evaluate.main(parse(params, "--base")) == 0

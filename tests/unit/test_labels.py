@@ -7,7 +7,8 @@ import json
 import pytest
 import yaml
 
-from spurious_rewards import labels, paths
+from spurious_rewards import paths
+from spurious_rewards.commands import labels
 from spurious_rewards.config import load_params
 from spurious_rewards.generation.base import Sample
 from spurious_rewards.grading import pool

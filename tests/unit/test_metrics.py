@@ -77,7 +77,7 @@ def test_paper_schedule_smooths_the_final_value_over_ten_per_step_evaluations(re
     # the final value must average the 10 evaluations of steps 291-300, not step 300 alone.
     import pandas as pd
 
-    from spurious_rewards.analysis.stage import summary_table
+    from spurious_rewards.commands.analyze import summary_table
     from spurious_rewards.config import load_params
     from spurious_rewards.training.grpo_config import plan
 

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from spurious_rewards import evaluate
+from spurious_rewards.commands import evaluate
 from spurious_rewards.config import Params, ParamsError, fill_defaults, load_params
 from spurious_rewards.model.spec import ModelSpec, resolve_spec
 from spurious_rewards.training import grpo_config

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from spurious_rewards.analysis import code_reasoning
-from spurious_rewards.analysis import stage as analysis_stage
+from spurious_rewards.commands import analyze as analysis_stage
+from spurious_rewards.commands import report as report_stage
 from spurious_rewards.data.synthetic import evaluate_expression
 from spurious_rewards.model import corpus
 from spurious_rewards.report import organism
-from spurious_rewards.report import stage as report_stage
 
 BOXED = re.compile(r"\\boxed\{(-?\d+)\}")
 

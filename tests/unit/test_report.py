@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from spurious_rewards.analysis import code_reasoning
-from spurious_rewards.analysis import stage as analysis_stage
 from spurious_rewards.analysis.code_reasoning import TRANSITIONS
+from spurious_rewards.commands import analyze as analysis_stage
+from spurious_rewards.commands import report as report_stage
 from spurious_rewards.io import DataError
 from spurious_rewards.report import paper_numbers
-from spurious_rewards.report import stage as report_stage
 
 MODEL = "qwen2.5-math-7b"  # named like the paper's model: the paper comparison must appear
 

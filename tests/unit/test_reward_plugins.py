@@ -132,8 +132,9 @@ def test_example_condition_in_a_params_file(tmp_path):
 def test_example_in_one_real_grpo_step(tmp_path):
     """TRL calls the plugin with the dataset's extra columns: `budget` exists only in train.jsonl."""
     from spurious_rewards import paths
+    from spurious_rewards.commands import train as stage
     from spurious_rewards.io import read_jsonl, write_jsonl
-    from spurious_rewards.training import smoke, stage
+    from spurious_rewards.training import smoke
 
     pf = smoke.write_setup(tmp_path, REPO / "params.yaml", n_rows=8, steps=1, save_every=1,
                            prompts_per_step=4, generations_per_prompt=2, optimizer_batch=8,

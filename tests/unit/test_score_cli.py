@@ -11,7 +11,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
 
-from spurious_rewards import score
+from spurious_rewards.commands import score
 from spurious_rewards.rewards import build_reward
 
 

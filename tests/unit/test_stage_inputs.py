@@ -15,7 +15,8 @@ import shutil
 import pytest
 import yaml
 
-from spurious_rewards import codegraph, dvc_export, stages
+from spurious_rewards import codegraph, stages
+from spurious_rewards.commands import export_dvc as dvc_export
 from spurious_rewards.config import Params, load_params
 from tests.unit import param_reads
 
@@ -58,9 +59,9 @@ def _module_constant(path, name):
 def test_the_known_misses_are_code_deps_now():
     labels, train, grade = (_rel(stages.stage(n)) for n in ("labels", "train", "grade"))
     assert {"grading/__init__.py", "grading/base.py", "prompts.py", "model/loading.py", "voting.py",
-            "generation/hf.py", "labels.py"} <= labels
-    assert {"prompts.py", "training/stage.py", "training/grpo_config.py", "rewards.py"} <= train
-    assert {"evaluate.py", "grade.py", "grading/pool.py"} <= grade
+            "generation/hf.py", "commands/labels.py"} <= labels
+    assert {"prompts.py", "commands/train.py", "training/grpo_config.py", "rewards.py"} <= train
+    assert {"data/benchmarks.py", "commands/grade.py", "grading/pool.py"} <= grade
     for stage in stages.STAGES:
         assert {"config.py", "__init__.py", "cli.py"} <= _rel(stage), stage.name
     # and only what is reached: data never runs training code
@@ -101,9 +102,9 @@ def test_lazy_relative_and_parent_package_imports_are_followed(tmp_path):
 def test_any_byte_of_a_reached_file_changes_the_code_hash(tmp_path):
     root = tmp_path / "copy"
     shutil.copytree(codegraph.PACKAGE_DIR, root, ignore=shutil.ignore_patterns("__pycache__", "*.schema.yaml"))
-    files = codegraph.reached_files("spurious_rewards.labels", root)
+    files = codegraph.reached_files("spurious_rewards.commands.labels", root)
     before = codegraph.files_hash(files, root)
-    assert before == codegraph.files_hash(codegraph.reached_files("spurious_rewards.labels"))
+    assert before == codegraph.files_hash(codegraph.reached_files("spurious_rewards.commands.labels"))
     with open(root / "grading" / "base.py", "a", encoding="utf-8") as fh:
         fh.write("# edited\n")
     assert codegraph.files_hash(files, root) != before
@@ -167,7 +168,7 @@ def test_a_stage_reads_only_keys_it_declares(stage):
 def test_the_read_check_catches_the_old_labels_declaration():
     old = ("labels", "grader", "models.{model}", "evaluate.backend")
     missing = _undeclared_reads(stages.stage("labels"), old)
-    assert missing["labels.py"] == ["evaluate.batch_size", "evaluate.vllm", "experiment.device"]
+    assert missing["commands/labels.py"] == ["evaluate.batch_size", "evaluate.vllm", "experiment.device"]
 
 
 def test_the_scan_follows_names_and_reads_passed_values_whole(tmp_path):

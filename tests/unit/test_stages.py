@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from spurious_rewards import cli, dvc_export, stages
+from spurious_rewards import cli, stages
+from spurious_rewards.commands import export_dvc as dvc_export
 from spurious_rewards.config import load_params
 
 
@@ -114,7 +115,7 @@ def test_data_stage_inputs_are_the_paper_source_files(tmp_path, shared_data):
     doc = yaml.safe_load(dvc_export.render(str(params.path), str(tmp_path / "paper" / "dvc.yaml")))
     deps = doc["stages"]["data"]["deps"]
     code = [d for d in deps if d.startswith("src/spurious_rewards/")]
-    assert "src/spurious_rewards/data/stage.py" in code and deps[:len(code)] == code
+    assert "src/spurious_rewards/commands/data.py" in code and deps[:len(code)] == code
     # then the validation stamp (every root of the DAG waits for `validate`), then the declared data
     assert deps[len(code)] == "${experiment.results_dir}/params.valid"
     assert deps[len(code) + 1:] == [str(rr / f"DeepScaleR_Difficulty_Level_{i}") for i in range(1, 6)] + expected[10:]

@@ -299,7 +299,7 @@ def test_trackers_and_run_names(tmp_path):
 
 
 def test_dry_run_shows_the_papers_label_choices(paper):
-    from spurious_rewards.training.stage import describe
+    from spurious_rewards.commands.train import describe
 
     model = paper.models[0]
     mv = describe(paper, model, "majority_vote", 42, "cuda")

@@ -17,8 +17,9 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from spurious_rewards import paths
+from spurious_rewards.commands import train as stage
 from spurious_rewards.config import load_params
-from spurious_rewards.training import checkpoints, smoke, stage
+from spurious_rewards.training import checkpoints, smoke
 from spurious_rewards.training.callbacks import NonFiniteError
 from tests.conftest import REPO
 

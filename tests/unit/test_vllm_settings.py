@@ -20,17 +20,23 @@ def test_server_mode_is_refused_with_a_reason(repo):
     validate_against_schema(params, "p.yaml")
 
 
+def _unset(monkeypatch, keys) -> None:
+    # setenv first so that monkeypatch restores each key's absence too: what the code under test sets
+    # (RANK, WORLD_SIZE ...) must not leak into later tests, where it would make TRL expect a process group
+    for key in keys:
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+
+
 def test_prepare_touches_nothing_off_cpu_or_without_vllm(monkeypatch):
-    for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "VLLM_CPU_KVCACHE_SPACE"):
-        monkeypatch.delenv(key, raising=False)
+    _unset(monkeypatch, ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "VLLM_CPU_KVCACHE_SPACE"))
     vllm_cpu.prepare({"use_vllm": False, "vllm_mode": "colocate"}, "cpu")
     vllm_cpu.prepare({"use_vllm": True, "vllm_mode": "colocate"}, "cuda")
     assert "RANK" not in os.environ and "VLLM_CPU_KVCACHE_SPACE" not in os.environ
 
 
 def test_single_process_env_fills_only_what_is_missing(monkeypatch):
-    for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
-        monkeypatch.delenv(key, raising=False)
+    _unset(monkeypatch, ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"))
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.2")
     env = vllm_cpu.single_process_env()
     assert env["RANK"] == env["LOCAL_RANK"] == "0" and env["WORLD_SIZE"] == "1"

@@ -34,7 +34,7 @@ R = str(P.results_dir)
 
 
 def validation_stamp():
-    from spurious_rewards.validate import write_stamp
+    from spurious_rewards.commands.validate import write_stamp
 
     write_stamp(R)
 

@@ -1,2 +1,2 @@
 """Analysis of graded completions: metrics (metrics.py), code reasoning (code_reasoning.py) and the
-`analyze` stage that writes the analysis folder (stage.py)."""
+analysis plugins (registry.py, plugins/); the `analyze` command writes what is registered."""

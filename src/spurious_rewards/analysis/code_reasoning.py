@@ -9,11 +9,23 @@ A response uses code when it contains "python" (case-insensitive), the paper's o
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
 TRANSITIONS = ("code->code", "code->language", "language->code", "language->language")
 GROUP = ["model", "condition", "seed", "step", "benchmark", "variant", "grader"]
+CODE_BLOCK = re.compile(r"```[ \t]*python\b", re.IGNORECASE)
+
+
+def has_python(text: str) -> bool:
+    """The paper's code-reasoning detector: the substring "python", any case."""
+    return "python" in (text or "").lower()
+
+
+def has_code_block(text: str) -> bool:
+    """Stricter: a fenced ```python block opens somewhere in the text."""
+    return bool(CODE_BLOCK.search(text or ""))
 
 
 def _rate(num: float, den: float) -> float:

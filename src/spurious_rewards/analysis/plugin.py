@@ -7,7 +7,7 @@ reads the tables that are present and, for every analysis whose tables are all t
 figures and adds its section, in registry order. An analysis missing from an older analysis folder
 is skipped, so its report still renders.
 
-Analyses read parameters only through the context analyze builds (analysis/stage.py declares and
+Analyses read parameters only through the context analyze builds (commands/analyze.py declares and
 reads the keys): a plugin module declares no PARAMS of its own, and the report, which reads only the
 analysis folder, depends on no parameter.
 """

@@ -1,2 +1,2 @@
 """The report: figures (figures.py), Markdown (markdown.py), the paper's published numbers
-(paper_numbers.py) and the `report` stage (stage.py)."""
+(paper_numbers.py) and the organism's verdicts (organism.py); the `report` command renders them."""

@@ -1,4 +1,4 @@
-"""GRPO training of one (model, condition, seed) with TRL's GRPOTrainer.
+"""GRPO training of one (model, condition, seed) with TRL's GRPOTrainer, driven by commands/train.py.
 
 Modules, one job each:
     grpo_config  params `train` section -> GRPOConfig kwargs; units; TRL vs paper deviations
@@ -7,6 +7,5 @@ Modules, one job each:
     checkpoints  state-dir layout, resume discovery, atomic materialisation of the outputs
     metrics      code-reasoning frequency of rollouts; the tidy per-step CSV
     launch       re-exec under `accelerate launch` for multi-GPU / DeepSpeed
-    stage        the `train` command
     smoke        a tiny offline base model + params for tests and benchmarks
 """

@@ -25,8 +25,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from .grading import DEFAULT_GRADER, GRADERS
-from .io import atomic_path, describe_value
+from spurious_rewards.grading import DEFAULT_GRADER, GRADERS
+from spurious_rewards.io import atomic_path, describe_value
 
 # Row fields that are not dataset columns: the scored text, its prompt, the step, and names TRL itself
 # passes to a reward.
@@ -165,7 +165,7 @@ def _write_atomically(path: Path, rows: list[dict]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run ``score``; returns the process exit status (0 ok, 2 bad input or options, as every command)."""
-    from .rewards import build_reward, reward_spec
+    from spurious_rewards.rewards import build_reward, reward_spec
 
     try:
         options = parse_sets(args.sets)

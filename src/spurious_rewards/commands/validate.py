@@ -13,8 +13,7 @@ import json
 
 from spurious_rewards.cliargs import add_params
 from spurious_rewards.config import check_params_path, load_params
-
-STAMP = "params.valid"
+from spurious_rewards.paths import STAMP
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

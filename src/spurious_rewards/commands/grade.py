@@ -13,12 +13,13 @@ stricter fenced ```python block, reported beside it because the paper's captions
 from __future__ import annotations
 
 import logging
-import re
 
 from spurious_rewards import cliargs, io, paths, progress, prompts, provenance
+from spurious_rewards.analysis.code_reasoning import CODE_BLOCK, has_code_block, has_python
 from spurious_rewards.config import Params, load_params
-from spurious_rewards.evaluate import BASE_CONDITION, DEFAULT, FORCED, load_benchmark
+from spurious_rewards.data.benchmarks import DEFAULT, FORCED, load_benchmark
 from spurious_rewards.model.spec import resolve_spec
+from spurious_rewards.paths import BASE_CONDITION
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
 PARAMS = ("analysis.graders", "grader", "evaluate.forced_prefix", "data.benchmarks", "models.{model}")
@@ -32,17 +33,6 @@ REQUIRED = KEYS + ["completion", "answer", "n_tokens", "finish_reason"]
 DEFAULT_TIMEOUT_S = 5.0
 # answers per grading call: the log shows progress after each
 GRADE_CHUNK = 2000
-_CODE_BLOCK = re.compile(r"```[ \t]*python\b", re.IGNORECASE)
-
-
-def has_python(text: str) -> bool:
-    """The paper's code-reasoning detector: the substring "python", any case."""
-    return "python" in (text or "").lower()
-
-
-def has_code_block(text: str) -> bool:
-    """Stricter: a fenced ```python block opens somewhere in the text."""
-    return bool(_CODE_BLOCK.search(text or ""))
 
 
 def configure_parser(parser) -> None:
@@ -167,7 +157,7 @@ def main(args) -> int:
                             timeout_s=DEFAULT_TIMEOUT_S, workers=workers, rows=len(grades),
                             answer_region=region,
                             detectors={"has_python": "case-insensitive substring 'python' (paper)",
-                                       "has_code_block": _CODE_BLOCK.pattern})
+                                       "has_code_block": CODE_BLOCK.pattern})
     provenance.write(output, rec)
     io.write_parquet(output, grades)
     log.info("wrote %s (%d rows)", output, len(grades))

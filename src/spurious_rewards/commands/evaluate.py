@@ -28,6 +28,8 @@ from pathlib import Path
 
 from spurious_rewards import cliargs, io, paths, progress, prompts, provenance
 from spurious_rewards.config import Params, canonical_hash, load_params
+from spurious_rewards.data.benchmarks import DEFAULT, FORCED, load_benchmark
+from spurious_rewards.paths import BASE_CONDITION, BASE_SEED
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
 PARAMS = ("evaluate", "data.benchmarks", "models.{model}", "conditions.{condition}", "experiment.device",
@@ -37,9 +39,6 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ["model", "condition", "seed", "step", "benchmark", "variant", "problem_id", "sample_index",
            "prompt", "response_prefix", "completion", "answer", "n_tokens", "finish_reason", "source"]
-BASE_CONDITION = "base"
-BASE_SEED = -1
-DEFAULT, FORCED = "default", "forced_prefix"
 # Weights smaller than this are hashed in full; larger ones by name/size/mtime (a 15 GB model).
 _FULL_HASH_BYTES = 256 << 20
 
@@ -104,31 +103,6 @@ def target_for(params: Params, args) -> Target:
     ckpts = list_checkpoints(paths.checkpoints_dir(r, args.model, args.condition, args.seed))
     return Target(args.model, args.condition, int(args.seed), paths.run_id(args.condition, args.seed),
                   tuple(ckpts), (DEFAULT,))
-
-
-def load_benchmark(params: Params, name: str) -> tuple[dict, list[dict], Path]:
-    """(settings, rows, file) of one configured benchmark; DataError for anything malformed."""
-    if name not in params.benchmarks:
-        raise io.DataError(f"benchmark {name!r} is not in {params.path} data.benchmarks "
-                           f"(known: {', '.join(sorted(params.benchmarks))})")
-    spec = params.benchmarks[name]
-    path = paths.benchmark_data(params.results_dir, name)
-    rows = io.read_jsonl(path, required=["id", "prompt", "answer"], answer_field="answer")
-    if not rows:
-        raise io.DataError(f"{path}: benchmark {name!r} has no rows")
-    seen: set[str] = set()
-    for lineno, row in enumerate(rows, start=1):
-        if not isinstance(row["prompt"], str) or not row["prompt"].strip():
-            raise io.DataError(f"{path}: row {lineno} (id {row['id']!r}): prompt must be a non-empty string")
-        if row["answer"] is None or str(row["answer"]).strip() == "":
-            raise io.DataError(f"{path}: row {lineno} (id {row['id']!r}): empty answer")
-        pid = str(row["id"])
-        if pid in seen:
-            raise io.DataError(f"{path}: row {lineno}: duplicate id {pid!r}")
-        seen.add(pid)
-    settings = {"samples": int(spec["samples"]), "temperature": float(spec["temperature"]),
-                "top_p": float(spec["top_p"]), "max_new_tokens": int(spec["max_new_tokens"])}
-    return settings, rows, path
 
 
 def checkpoint_fingerprint(folder: Path) -> str:
