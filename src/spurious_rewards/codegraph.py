@@ -9,6 +9,10 @@ package `__init__.py` on the way counts, because importing a submodule runs it. 
 computed name (`importlib.import_module(variable)`), and files a module reads at run time other than
 Python source (the schema, prompt files).
 
+An import that runs but must not count (a check only some callers make, the stage table read by a
+stage) carries the marker NOT_A_DEPENDENCY on its line, followed by the reason; the exclusion is then
+visible where it is made, and tests/unit/test_stage_inputs.py lists every one.
+
 Parameters: a module that reads parameter keys declares them in a module-level
 `PARAMS = ("section.key", "models.{model}", ...)` tuple of string literals; a stage's parameters are
 the union over the modules it reaches. tests/unit/test_stage_inputs.py checks each declaration
@@ -24,9 +28,10 @@ from pathlib import Path
 
 PACKAGE = "spurious_rewards"
 PACKAGE_DIR = Path(__file__).resolve().parent
-# cli.main runs before every stage (it sets the Hub to offline, maps errors to exit codes), and the
+# cli.main runs before every stage (environment defaults, error-to-exit-code mapping), and the
 # parameter file is loaded and checked by config for every stage.
 ALWAYS = (f"{PACKAGE}.__main__", f"{PACKAGE}.config")
+NOT_A_DEPENDENCY = "# codegraph: not a dependency"
 
 
 def module_file(name: str, root: Path = PACKAGE_DIR) -> Path | None:
@@ -52,6 +57,12 @@ def _parse(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
+@cache
+def _excluded_lines(path: Path) -> frozenset[int]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(i for i, line in enumerate(lines, start=1) if NOT_A_DEPENDENCY in line)
+
+
 def _with_parents(name: str) -> list[str]:
     parts = name.split(".")
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
@@ -62,7 +73,10 @@ def imported_modules(path: Path, root: Path = PACKAGE_DIR) -> set[str]:
     this = _module_name(path, root)
     package = this if path.name == "__init__.py" else this.rpartition(".")[0]
     found: set[str] = set()
+    excluded = _excluded_lines(path)
     for node in ast.walk(_parse(path)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno in excluded:
+            continue
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

@@ -355,12 +355,9 @@ def _check_source(spec: dict, where: str) -> None:
 
 
 def _check_reward(spec: dict, where: str) -> None:
-    import importlib
-
-    # Imported by name: only the callers that check rewards (train, validate, score, the engines at
-    # parse time) run this, and codegraph must not make every stage depend on the reward and grader
-    # code through config.py (an edit to a grader would rerun data, base and evaluation otherwise).
-    rewards = importlib.import_module("spurious_rewards.rewards")
+    # Only the callers that check rewards (train, validate, score, the engines at parse time) run this;
+    # counted through config.py, an edit to a grader would rerun data, base and evaluation.
+    from spurious_rewards import rewards  # codegraph: not a dependency (stages that train import it)
 
     try:
         rewards.build_reward(spec["reward"], **spec["reward_options"])

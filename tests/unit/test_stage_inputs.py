@@ -99,6 +99,29 @@ def test_lazy_relative_and_parent_package_imports_are_followed(tmp_path):
                    "helper.py", "sub/__init__.py", "sub/deep.py", "sub/leaf.py"}
 
 
+def test_an_import_marked_not_a_dependency_is_not_followed(tmp_path):
+    root = _package(tmp_path, {
+        "__init__.py": "", "__main__.py": "", "config.py": "", "heavy.py": "", "light.py": "",
+        "stage.py": ("def main():\n    from spurious_rewards import heavy  # codegraph: not a dependency (why)\n"
+                     "    from spurious_rewards import light\n")})
+    got = {p.relative_to(root).as_posix() for p in codegraph.reached_files("spurious_rewards.stage", root)}
+    assert "light.py" in got and "heavy.py" not in got
+
+
+def test_every_exclusion_in_the_package_is_known_and_says_why():
+    marked = {}
+    for path in sorted(codegraph.PACKAGE_DIR.rglob("*.py")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if codegraph.NOT_A_DEPENDENCY in line and "import" in line:
+                reason = line.split(codegraph.NOT_A_DEPENDENCY, 1)[1].strip()
+                assert reason.startswith("(") and len(reason) > 10, f"{path}: say why: {line}"
+                marked[path.relative_to(codegraph.PACKAGE_DIR).as_posix()] = line.split("#")[0].strip()
+    # a new exclusion is a decision about reruns: add it here on purpose
+    assert marked == {"config.py": "from spurious_rewards import rewards",
+                      "commands/train.py": "from spurious_rewards import stages"}
+    assert "rewards.py" not in _rel(stages.stage("data")) and "rewards.py" in _rel(stages.stage("train"))
+
+
 def test_any_byte_of_a_reached_file_changes_the_code_hash(tmp_path):
     root = tmp_path / "copy"
     shutil.copytree(codegraph.PACKAGE_DIR, root, ignore=shutil.ignore_patterns("__pycache__", "*.schema.yaml"))
