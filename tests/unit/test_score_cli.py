@@ -49,6 +49,18 @@ def test_ground_truth_rows_keep_order_and_fields(tmp_path, grader):
     assert [{k: v for k, v in r.items() if k != "reward"} for r in rows] == ROWS
 
 
+@pytest.mark.parametrize("region,expected", [("full", [0.0, 1.0]), ("after_answer_tag", [1.0, 0.0])])
+def test_answer_region_scores_what_training_rewards(tmp_path, region, expected):
+    # the reasoning's \\boxed{5} is not the answer of an R1-template model: only the <answer> part counts
+    src = write_jsonl(tmp_path / "in.jsonl", [
+        {"completion": r"<think> \boxed{5} </think> <answer> 7 </answer>", "answer": "7"},
+        {"completion": r"<think> \boxed{7} </think> <answer> 5 </answer>", "answer": "7"},
+    ])
+    out = tmp_path / "out.jsonl"
+    assert run(["--reward", "ground_truth", "--answer-region", region, "--workers", "0", str(src), str(out)]) == 0
+    assert [r["reward"] for r in read_jsonl(out)] == expected
+
+
 def test_label_free_reward_needs_no_answer(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", [
         {"completion": r"\boxed{1}"}, {"completion": "python"}, {"completion": ""}, "",

@@ -1,7 +1,8 @@
 """``spurious_rewards score``: add a ``reward`` to every row of a JSONL file.
 
     python -m spurious_rewards score --reward NAME [--grader math_verify|paper]
-        [--seed N] [--set key=value ...] [--workers N] INPUT.jsonl OUTPUT.jsonl
+        [--answer-region full|after_answer_tag] [--seed N] [--set key=value ...] [--workers N]
+        INPUT.jsonl OUTPUT.jsonl
 
 Input rows carry ``completion`` (text or chat messages), ``answer`` (needed by
 label rewards) and optionally ``id``, ``prompt`` and ``step``; every other
@@ -12,7 +13,10 @@ the input rows, in order, plus ``reward``.  Bad input exits 2 (as every command)
 file and line on stderr and writes no output (we write a temp file beside the
 target and ``os.replace`` it only on success).  Blank lines are skipped.
 Rows are scored in groups of equal ``step`` (missing = 0), the step being what
-the ``random`` reward mixes into its seed.
+the ``random`` reward mixes into its seed.  ``--answer-region after_answer_tag`` scores what a
+model with an R1 template is rewarded for in training (models.<m>.answer_region): the text after the
+last ``<answer>``.  The text is scored as written; training's ``reward_text: with_special_tokens``
+(a re-decoding of the token ids) has no counterpart for text.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 
 from spurious_rewards.grading import DEFAULT_GRADER, GRADERS
 from spurious_rewards.io import atomic_path, describe_value
+from spurious_rewards.prompts import ANSWER_REGIONS
 
 # Row fields that are not dataset columns: the scored text, its prompt, the step, and names TRL itself
 # passes to a reward.
@@ -64,6 +69,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                              "or module:attribute naming a reward factory")
     parser.add_argument("--grader", choices=GRADERS, default=DEFAULT_GRADER,
                         help="answer grader for label rewards (default: %(default)s)")
+    parser.add_argument("--answer-region", choices=ANSWER_REGIONS, default="full",
+                        help="the part of each completion the label and format rewards read "
+                             "(after_answer_tag: R1-template models, as in training; default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the random reward")
     parser.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", default=[],
                         help="reward option, e.g. gamma=0.3 (repeatable)")
@@ -175,7 +183,8 @@ def main(args: argparse.Namespace) -> int:
         if "workers" in spec.options:
             options.setdefault("workers", args.workers if args.workers is not None
                                else (os.cpu_count() or 1))
-        reward = build_reward(args.reward, grader=args.grader, seed=args.seed, **options)
+        reward = build_reward(args.reward, grader=args.grader, seed=args.seed,
+                              answer_region=args.answer_region, **options)
     except ValueError as err:
         print(f"score: {err}", file=sys.stderr)
         return 2
