@@ -73,6 +73,18 @@ def render(tokenizer, problem: str, template: str = "chat", system_prompt: str |
                                          add_generation_prompt=True)
 
 
+def adds_special_tokens(template: str) -> bool:
+    """Whether a prompt of this template is tokenised with the tokenizer's special tokens.
+
+    As TRL's GRPOTrainer tokenises the prompts it trains on: a conversation through the chat template
+    (whose text holds any BOS itself; nothing is added), plain text (the R1 templates, raw problems)
+    with the tokenizer's defaults, so a Llama or OLMo tokenizer prepends its BOS. Evaluation and
+    labelling tokenise the same way, so a checkpoint is evaluated on the token ids it was trained on;
+    it is also what vLLM's text path (the paper's evaluation) does for plain-text prompts.
+    """
+    return template != "chat"
+
+
 def trl_prompt(problem: str, template: str = "chat", system_prompt: str | None = None):
     """The dataset `prompt` value for TRL: conversational for chat (TRL applies the template)."""
     if is_r1(template):

@@ -90,3 +90,33 @@ def test_vllm_backend_fails_clearly_without_vllm(tmp_path):
         make_generator("vllm", tmp_path, device="cuda", batch_size=4)
     with pytest.raises(ValueError, match="unknown generation backend"):
         make_generator("tgi", tmp_path, device="cpu", batch_size=4)
+
+
+def test_prompts_are_tokenised_as_trl_tokenises_them_for_training(gen):
+    """A tokenizer that prepends a BOS (Llama, OLMo): an R1 (plain-text) prompt gets it, as TRL's
+    GRPOTrainer gives it in training; a chat prompt gets only what its template writes."""
+    import copy
+
+    from tokenizers.processors import TemplateProcessing
+
+    tok = copy.deepcopy(gen.tokenizer)
+    bos, bos_id = tok.eos_token, tok.eos_token_id  # any special token stands in for a BOS
+    tok.backend_tokenizer.post_processor = TemplateProcessing(single=f"{bos} $A", special_tokens=[(bos, bos_id)])
+    g = HFGenerator(gen.model, tok, device="cpu", batch_size=3)
+    seen: list[list[int]] = []
+    real = g._batch_tensors
+    g._batch_tensors = lambda rows: (seen.extend(rows), real(rows))[1]
+
+    problem = "What is 2 plus 3?"
+    r1 = prompts.render(tok, problem, "r1")
+    trl_r1 = tok(text=[r1])["input_ids"][0]  # GRPOTrainer._tokenize_prompts, plain-text branch
+    g.generate([r1], samples=1, temperature=0.0, max_new_tokens=2, seed=0,
+               add_special_tokens=prompts.adds_special_tokens("r1"))
+    assert seen[-1] == trl_r1 and trl_r1[0] == bos_id
+
+    chat = prompts.render(tok, problem, "chat")
+    trl_chat = tok.apply_chat_template(conversation=[prompts.messages(problem)], add_generation_prompt=True,
+                                       tokenize=True, return_dict=True)["input_ids"][0]  # conversational branch
+    g.generate([chat], samples=1, temperature=0.0, max_new_tokens=2, seed=0,
+               add_special_tokens=prompts.adds_special_tokens("chat"))
+    assert seen[-1] == list(trl_chat) and seen[-1][0] != bos_id

@@ -145,7 +145,7 @@ def shard_settings(*, fingerprint: str, bench: str, bench_sha: str, bench_settin
     return {"checkpoint": fingerprint, "benchmark": bench, "benchmark_sha256": bench_sha,
             "variant": variant, "response_prefix": prefix, "prompt_template": template,
             "template_hash": template_hash, "system_prompt": system_prompt, "stop": stop, "seed": seed,
-            **bench_settings, "backend": backend}
+            "add_special_tokens": prompts.adds_special_tokens(template), **bench_settings, "backend": backend}
 
 
 def shard_path(state_dir: Path, step: int, bench: str, variant: str, settings_hash: str) -> Path:
@@ -201,6 +201,7 @@ def run(params: Params, target: Target) -> Path:
     spec = resolve_spec(params, target.model)
     template, system_prompt = spec.prompt_template, spec.system_prompt
     stop = prompts.stop_strings(template)
+    special_tokens = prompts.adds_special_tokens(template)
     prefix_text = ev["forced_prefix"]
     seed = int(ev["seed"])
     backend = backend_settings(params, target.model)
@@ -250,7 +251,7 @@ def run(params: Params, target: Target) -> Path:
                     t0 = time.monotonic()
                     out = gen.generate(texts, samples=bset["samples"], temperature=bset["temperature"],
                                        top_p=bset["top_p"], max_new_tokens=bset["max_new_tokens"],
-                                       seed=seed, stop=stop)
+                                       seed=seed, stop=stop, add_special_tokens=special_tokens)
                     seconds = time.monotonic() - t0
                     records = shard_rows(target, ckpt.step, bench, variant, rows, texts, prefix, out)
                     frame = pd.DataFrame(records, columns=COLUMNS)

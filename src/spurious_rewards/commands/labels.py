@@ -94,7 +94,8 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     k = spec["samples_per_prompt"]
     outputs = generator.generate(texts, samples=k, temperature=spec["temperature"], top_p=spec["top_p"],
                                  max_new_tokens=spec["max_new_tokens"], seed=spec["seed"],
-                                 stop=prompts.stop_strings(template))
+                                 stop=prompts.stop_strings(template),
+                                 add_special_tokens=spec["prompt"] == "raw" or prompts.adds_special_tokens(template))
     grader = get_grader(params.section("grader"))
     # Extraction parses raw model output, the step that can hang on a pathological completion, so it
     # runs in worker processes with a hard bound per answer (a timed-out answer casts no vote). The

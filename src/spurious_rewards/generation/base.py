@@ -61,8 +61,12 @@ class Generator(abc.ABC):
 
     @abc.abstractmethod
     def generate(self, prompts: list[str], *, samples: int, temperature: float, top_p: float = 1.0,
-                 max_new_tokens: int, seed: int, stop: list[str] | None = None) -> list[list[Sample]]:
+                 max_new_tokens: int, seed: int, stop: list[str] | None = None,
+                 add_special_tokens: bool = False) -> list[list[Sample]]:
         """`samples` completions for each prompt, in prompt order; temperature 0 means greedy.
+
+        `add_special_tokens`: whether tokenising a prompt adds the tokenizer's own special tokens (a BOS
+        for Llama, OLMo); prompts.adds_special_tokens(template) says which, as training tokenises it.
 
         Outputs are a function of (inputs, settings, seed, batch layout); see describe().
         """

@@ -114,14 +114,15 @@ class HFGenerator(Generator):
             return Sample(text=text, n_tokens=end + 1, finish_reason="stop")
         return Sample(text=text, n_tokens=len(gen), finish_reason="length")
 
-    def generate(self, prompts, *, samples, temperature, top_p=1.0, max_new_tokens, seed, stop=None):
+    def generate(self, prompts, *, samples, temperature, top_p=1.0, max_new_tokens, seed, stop=None,
+                 add_special_tokens=False):
         import torch
 
         check_request(prompts, samples, temperature, top_p, max_new_tokens)
         self.last_seed = int(seed)
         if not prompts:
             return []
-        encoded = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        encoded = self.tokenizer(prompts, add_special_tokens=add_special_tokens)["input_ids"]
         # Greedy decoding gives every sample the same text: generate once, copy.
         draws = samples if temperature > 0 else 1
         pairs = [(p, s) for p in range(len(prompts)) for s in range(draws)]

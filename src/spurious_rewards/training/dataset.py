@@ -44,8 +44,8 @@ def order(n_rows: int, prompts_per_step: int, steps: int, seed: int) -> list[int
 
 
 def prompt_length(tokenizer, prompt) -> int:
-    if isinstance(prompt, str):
-        return len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    if isinstance(prompt, str):  # plain text: tokenised with the tokenizer's defaults, as TRL does
+        return len(tokenizer(prompt)["input_ids"])
     ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True)
     if isinstance(ids, dict) or hasattr(ids, "keys"):  # transformers 5 may return a BatchEncoding
         ids = ids["input_ids"]
