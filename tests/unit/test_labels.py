@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -60,6 +61,20 @@ def test_votes_and_incorrect_subset(params):
     assert [(r["id"], r["answer"], r["ground_truth"]) for r in incorrect] == [("p1", "7", "8")]
     assert info["unlabelled"] == 1 and info["majority_agreement"] == 0.5
     assert samples["correct"].tolist() == [True, True, False, False, False, False, True, False] + [False] * 4
+
+
+def test_the_vote_reads_the_answer_region_of_an_r1_model(params, monkeypatch):
+    # the reasoning boxes a wrong 5 three times; the answers (after <answer>) say 4: the label is 4
+    r1 = ["<think> \\boxed{5} </think> <answer> \\boxed{4} </answer>"] * 3 + ["<answer> \\boxed{6} </answer>"]
+    monkeypatch.setattr("tests.unit.test_labels.SCRIPT", [(r1, "4")] + SCRIPT[1:])
+    path = Path(params.path)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["models"]["toy"]["answer_region"] = "after_answer_tag"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    majority, _, info, samples = labels._sample(load_params(path, check_rewards=False), "toy")
+    assert info["answer_region"] == "after_answer_tag"
+    assert (majority[0]["id"], majority[0]["answer"], majority[0]["votes"]) == ("p0", "4", 3)
+    assert samples["completion"].iloc[0] == r1[0]  # the samples keep the whole text
 
 
 def test_extraction_goes_through_the_bounded_pool(params, monkeypatch, capfd):

@@ -100,7 +100,9 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     # Extraction parses raw model output, the step that can hang on a pathological completion, so it
     # runs in worker processes with a hard bound per answer (a timed-out answer casts no vote). The
     # equivalence checks below compare short extracted strings and stay in this process.
-    texts_out = [s.text for samples in outputs for s in samples]
+    # The vote reads the answer the model gives, in the region training rewards and evaluation grade
+    # (an R1 model's text after <answer>): a \\boxed{} inside its reasoning is not its answer.
+    texts_out = [prompts.answer_text(s.text, model_spec.answer_region) for samples in outputs for s in samples]
     answers_all: list = []
     with progress.bar(len(texts_out), f"labels {model}: answers extracted", unit="answers") as shown:
         for start in range(0, len(texts_out), EXTRACT_CHUNK):
@@ -132,7 +134,7 @@ def _sample(params: Params, model: str) -> tuple[list[dict], list[dict], dict, p
     info = {"source": "generate", "prompts": len(rows), "samples_per_prompt": k, "unlabelled": unlabelled,
             "majority_agreement": 1 - len(incorrect) / max(len(majority), 1),
             "grader": {"name": grader.name, "version": grader.version},
-            "vote": vote_method, "keep_empty": keep_empty,
+            "vote": vote_method, "keep_empty": keep_empty, "answer_region": model_spec.answer_region,
             "generator": generator.describe(),
             "prompt_mode": spec["prompt"],
             "prompt_template_hash": prompts.template_hash(generator.tokenizer, template,
