@@ -18,7 +18,10 @@ does not have, such as `conditions.{condition}` for evaluate_base, drop out). DV
 Snakemake sees both through `fingerprint`, a rule param, so editing a module a stage imports or a
 key it reads reruns the stage in either engine.
 Local data files named by the parameter file (`source: path`) are inputs of `data` in both engines:
-through `inputs` for Snakemake and `source_deps` (rendered per parameter file) for DVC.
+through `inputs` for Snakemake and `source_deps` (rendered per parameter file) for DVC. So are modules
+of your own that it names, when they lie in the checkout: a reward by dotted path (`train`) and
+`analysis.plugins` (`analyze`, `report`). Only the named module's file counts, not what it imports;
+for DVC a train stage depends on every such reward of the sweep (its matrix has one deps list).
 """
 
 from __future__ import annotations
@@ -187,6 +190,42 @@ def _data_dvc_deps(params: Params) -> list[str]:
     return [path for _, path in data_sources(params)]
 
 
+def user_module_file(module: str) -> str | None:
+    """The source file of a module of your own, relative to the checkout (where both engines run), or
+    None when it is not in the checkout (an installed package: its version is the environment's)."""
+    base = Path(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate.as_posix()
+    return None
+
+
+def reward_module_files(params: Params, conditions: list[str]) -> list[str]:
+    """The checkout's files of the rewards these conditions name by dotted path (`module:attribute`)."""
+    files: dict[str, None] = {}
+    for condition in conditions:
+        reward = params.condition(condition)["reward"]
+        if ":" in reward:
+            found = user_module_file(reward.split(":", 1)[0])
+            if found:
+                files[found] = None
+    return list(files)
+
+
+def analysis_module_files(params: Params) -> list[str]:
+    """The checkout's files of the analysis plugins `analysis.plugins` names."""
+    found = (user_module_file(m) for m in params.section("analysis")["plugins"])
+    return list(dict.fromkeys(f for f in found if f))
+
+
+def _train_dvc_deps(params: Params) -> list[str]:
+    return reward_module_files(params, list(params.conditions))
+
+
+def _analysis_dvc_deps(params: Params) -> list[str]:
+    return analysis_module_files(params)
+
+
 def _benchmark_files(params: Params) -> str:
     # The benchmarks are one folder output of `data`: engines cannot depend on files inside it.
     return str(paths.benchmarks_dir(_r(params)))
@@ -203,8 +242,12 @@ def _labels_inputs(params: Params, wc: dict) -> dict[str, object]:
 
 def _train_inputs(params: Params, wc: dict) -> dict[str, object]:
     labels = params.condition(wc["condition"])["labels"]
-    return {"base": str(paths.base_model(_r(params), wc["model"])),
-            "dataset": str(paths.training_set(_r(params), wc["model"], labels))}
+    inputs: dict[str, object] = {"base": str(paths.base_model(_r(params), wc["model"])),
+                                 "dataset": str(paths.training_set(_r(params), wc["model"], labels))}
+    reward_code = reward_module_files(params, [wc["condition"]])
+    if reward_code:
+        inputs["reward_code"] = reward_code
+    return inputs
 
 
 def _evaluate_base_inputs(params: Params, wc: dict) -> dict[str, object]:
@@ -239,11 +282,17 @@ def _analyze_inputs(params: Params, wc: dict) -> dict[str, object]:
     records = [str(paths.grades(r, m, run)) + PROV for m, run in runs]
     records += [str(paths.completions(r, m, run)) + PROV for m, run in runs]
     metrics = [str(paths.train_metrics(r, m, c, s)) for m, c, s in params.runs()]
-    return {"grades": grades, "records": records, "train_metrics": metrics}
+    inputs: dict[str, object] = {"grades": grades, "records": records, "train_metrics": metrics}
+    return {**inputs, **_analysis_code(params)}
+
+
+def _analysis_code(params: Params) -> dict[str, object]:
+    files = analysis_module_files(params)
+    return {"analysis_code": files} if files else {}
 
 
 def _report_inputs(params: Params, wc: dict) -> dict[str, object]:
-    return {"analysis": str(paths.analysis_dir(_r(params)))}
+    return {"analysis": str(paths.analysis_dir(_r(params))), **_analysis_code(params)}
 
 
 RUN = ("model", "condition", "seed")
@@ -314,6 +363,7 @@ STAGES: tuple[Stage, ...] = (
                  Output("metrics", RUN_DIR + "/train_metrics.csv"),
                  Output("provenance", RUN_DIR + "/train_metrics.csv" + PROV)),
         inputs=_train_inputs,
+        source_deps=_train_dvc_deps,
         dvc_deps=("{R}/models/{model}/base", "{R}/data", "{R}/labels/{model}"),
         args=("--model", "{model}", "--condition", "{condition}", "--seed", "{seed}"),
         resources="train",
@@ -383,6 +433,7 @@ STAGES: tuple[Stage, ...] = (
                                 ("y_label", y_label)))
                    for name, y, title, y_label in DVC_PLOTS)),
         inputs=_analyze_inputs,
+        source_deps=_analysis_dvc_deps,
         dvc_deps=("{R}/eval", "{R}/runs"),
         args=(),
         resources="analyze",
@@ -394,6 +445,7 @@ STAGES: tuple[Stage, ...] = (
         wildcards=(),
         outputs=(Output("report", "report", directory=True),),
         inputs=_report_inputs,
+        source_deps=_analysis_dvc_deps,
         dvc_deps=("{R}/analysis",),
         args=(),
         resources="report",

@@ -18,6 +18,7 @@ import yaml
 from spurious_rewards import codegraph, stages
 from spurious_rewards.commands import export_dvc as dvc_export
 from spurious_rewards.config import Params, load_params
+from tests.conftest import committed_text
 from tests.unit import param_reads
 
 # Read by every stage but deciding where files go or how much hardware a job gets, not what it
@@ -209,3 +210,36 @@ def test_the_scan_follows_names_and_reads_passed_values_whole(tmp_path):
         "evaluate.batch_size", "evaluate.vllm.dtype", "models.{model}.prompt_template", "labels",
         "experiment.device", "data.synthetic.seed", "data.benchmarks", "train.steps",
         "models.{model}.train", "conditions.{condition}.train"}
+
+
+# -- modules of your own -----------------------------------------------------------------------------
+
+def test_a_reward_and_an_analysis_of_your_own_are_inputs_in_both_engines(tmp_path, monkeypatch, repo):
+    import yaml
+
+    monkeypatch.chdir(tmp_path)  # both engines run in the checkout; user modules resolve from there
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "mine" / "rewards.py").write_text("# a reward factory\n", encoding="utf-8")
+    (tmp_path / "my_analysis.py").write_text("# an analysis\n", encoding="utf-8")
+    raw = yaml.safe_load(committed_text("params.yaml"))
+    raw["conditions"]["short"] = {"reward": "mine.rewards:length_penalty_without_python",
+                                  "labels": "ground_truth"}
+    raw["conditions"]["installed"] = {"reward": "json:loads", "labels": "ground_truth"}  # not in the checkout
+    raw["experiment"]["conditions"] += ["short", "installed"]
+    raw["analysis"]["plugins"] = ["my_analysis", "json"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    params = load_params(tmp_path / "params.yaml", check_rewards=False)
+
+    train = stages.stage("train")
+    wc = {"model": "toy", "seed": "1"}
+    assert train.inputs(params, {**wc, "condition": "short"})["reward_code"] == ["mine/rewards.py"]
+    assert "reward_code" not in train.inputs(params, {**wc, "condition": "installed"})
+    assert "reward_code" not in train.inputs(params, {**wc, "condition": "random"})
+    for name in ("analyze", "report"):
+        assert stages.stage(name).inputs(params, {})["analysis_code"] == ["my_analysis.py"]
+
+    dvc = yaml.safe_load(dvc_export.render("params.yaml", "dvc.yaml"))["stages"]
+    assert "mine/rewards.py" in dvc["train"]["deps"]
+    assert "my_analysis.py" in dvc["analyze"]["deps"] and "my_analysis.py" in dvc["report"]["deps"]
+    assert not any("my_analysis" in d for d in dvc["labels"]["deps"])
