@@ -147,5 +147,5 @@ paper-mini: setup setup-vllm external/rethink_rlvr $(PAPER_MINI)/hf-home/.built
 	HF_HOME=$(PAPER_MINI_HF_HOME) HF_HUB_OFFLINE=1 PYTHONPATH=$(CURDIR)/src \
 	    PATH=$(abspath $(VLLM_VENV))/bin:$(PATH) \
 	    $(VENV)/bin/snakemake --cores $(CORES) --config params=presets/paper-mini.yaml
-	PYTHONPATH=$(CURDIR)/src $(PY) -m tests.paper_mini_check presets/paper-mini.yaml
+	HF_HOME=$(PAPER_MINI_HF_HOME) HF_HUB_OFFLINE=1 PYTHONPATH=$(CURDIR)/src $(PY) -m tests.paper_mini_check presets/paper-mini.yaml
 	@echo "report: results/paper-mini/report/report.md"
