@@ -110,3 +110,43 @@ slurm-down:
 organism: setup
 	snakemake --cores $(CORES) --config params=presets/organism.yaml
 	@echo "report: results/organism/report/report.md"
+
+# ---- paper-mini (presets/paper-mini.yaml; README "paper-mini: the paper's path in miniature") ---------
+# presets/paper.yaml with only sizes shrunk, end to end on CPU: the paper's data files (linked under
+# external/ as for the paper preset, from PAPER_DATA), every condition, both graders, vLLM (.venv-vllm)
+# for labels, rollouts and evaluation, and the tiny model loaded by Hub id and revision from an offline
+# Hugging Face cache built here. Then tests/paper_mini_check.py checks the report and its provenance.
+PAPER_DATA ?= ../shared/data
+PAPER_MINI := results/paper-mini-setup
+PAPER_MINI_BASE := $(PAPER_MINI)/tiny/models/toy/base
+PAPER_MINI_HF_HOME := $(abspath $(PAPER_MINI))/hf-home
+PAPER_MINI_REPO := spurious-rewards/tiny-qwen2.5-math
+
+.PHONY: paper-mini
+
+# The paper preset's data layout (README "The paper preset"); an existing external/rethink_rlvr is kept.
+external/rethink_rlvr:
+	@test -d "$(PAPER_DATA)/rethink_rlvr" || { echo "paper-mini: $(PAPER_DATA)/rethink_rlvr not found: set PAPER_DATA to the folder holding the paper's rethink_rlvr/ (code/data of its repository)"; exit 2; }
+	mkdir -p external
+	ln -s "$(abspath $(PAPER_DATA))/rethink_rlvr" $@
+
+# The tiny model, built by the default pipeline's own data and base stages.
+$(PAPER_MINI_BASE)/config.json: presets/paper-mini/tiny.yaml $(VENV)/.installed
+	PYTHONPATH=$(CURDIR)/src $(PY) -m spurious_rewards validate --params presets/paper-mini/tiny.yaml --stamp
+	PYTHONPATH=$(CURDIR)/src $(PY) -m spurious_rewards data --params presets/paper-mini/tiny.yaml
+	PYTHONPATH=$(CURDIR)/src $(PY) -m spurious_rewards base --params presets/paper-mini/tiny.yaml --model toy
+
+# ... put into the Hugging Face cache as a Hub repository with Qwen2.5-Math's chat template.
+$(PAPER_MINI)/hf-home/.built: $(PAPER_MINI_BASE)/config.json presets/paper-mini/qwen2_5_math_chat_template.jinja
+	HF_HOME=$(PAPER_MINI_HF_HOME) PYTHONPATH=$(CURDIR)/src $(PY) -m spurious_rewards hub-cache --from $(PAPER_MINI_BASE) \
+	    --repo-id $(PAPER_MINI_REPO) --chat-template presets/paper-mini/qwen2_5_math_chat_template.jinja
+	touch $@
+
+# Snakemake from .venv; its jobs' `python` from .venv-vllm (first on PATH). Offline by this target's
+# choice (the package never forces it): the model must resolve from the cache above.
+paper-mini: setup setup-vllm external/rethink_rlvr $(PAPER_MINI)/hf-home/.built
+	HF_HOME=$(PAPER_MINI_HF_HOME) HF_HUB_OFFLINE=1 PYTHONPATH=$(CURDIR)/src \
+	    PATH=$(abspath $(VLLM_VENV))/bin:$(PATH) \
+	    $(VENV)/bin/snakemake --cores $(CORES) --config params=presets/paper-mini.yaml
+	HF_HOME=$(PAPER_MINI_HF_HOME) HF_HUB_OFFLINE=1 PYTHONPATH=$(CURDIR)/src $(PY) -m tests.paper_mini_check presets/paper-mini.yaml
+	@echo "report: results/paper-mini/report/report.md"

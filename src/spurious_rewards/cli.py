@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "data": "build the training prompts and benchmarks",
     "base": "build (tiny) or reference (hf) a base model",
     "fetch": "download the Hub models and datasets a parameter file names",
+    "hub-cache": "put a local model folder into the Hugging Face cache as a Hub repository",
     "labels": "majority-vote and incorrect labels from the base model",
     "train": "GRPO training of one (model, condition, seed)",
     "evaluate": "generate completions for every checkpoint",

@@ -1,4 +1,4 @@
-"""A Hugging Face Hub cache written by hand, in the layout huggingface_hub itself writes:
+"""A Hugging Face Hub cache written by hand (spurious_rewards.model.hub_cache), in huggingface_hub's layout:
 
     <HF_HOME>/hub/models--<org>--<name>/blobs/<sha256 of the file>
                                         /snapshots/<commit sha>/<file> -> ../../blobs/<sha256>
@@ -11,29 +11,16 @@ so that `org/name` at a branch, a tag or the SHA resolves with HF_HUB_OFFLINE=1 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.server
-import os
 import threading
 from pathlib import Path
+
+from spurious_rewards.model import hub_cache
 
 
 def add_model(hf_home: Path, repo_id: str, folder: Path, commit: str, refs: tuple[str, ...] = ("main",)) -> Path:
     """Put the files of `folder` into the cache as `repo_id` at `commit`; return the snapshot folder."""
-    repo = Path(hf_home) / "hub" / ("models--" + repo_id.replace("/", "--"))
-    snapshot = repo / "snapshots" / commit
-    (repo / "blobs").mkdir(parents=True, exist_ok=True)
-    for src in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        data = src.read_bytes()
-        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
-        blob.write_bytes(data)
-        link = snapshot / src.relative_to(folder)
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(blob, link.parent))
-    (repo / "refs").mkdir(exist_ok=True)
-    for ref in refs:
-        (repo / "refs" / ref).write_text(commit, encoding="utf-8")
-    return snapshot
+    return hub_cache.add_model(Path(hf_home) / "hub", repo_id, folder, commit, refs)[1]
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):

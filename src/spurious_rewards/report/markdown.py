@@ -263,7 +263,9 @@ def provenance_section(analysis_prov: dict) -> str:
              f"- params file: {analysis_prov.get('params_file')}, hash {analysis_prov.get('params_hash')}",
              f"- graders: {graders}",
              f"- analysis host: {dev.get('device_name')} ({dev.get('device')}), python {dev.get('python')}",
-             "- package versions: " + ", ".join(f"{k} {v}" for k, v in pkgs.items()), "",
+             "- package versions: " + ", ".join(f"{k} {v}" for k, v in pkgs.items()),
+             *(f"- base model {m}: {v.get('path')} @ {v.get('revision')} (the commit evaluate loaded)"
+               for m, v in sorted((up.get("hub_models") or {}).items())), "",
              "Generation backends (as recorded by evaluate):", ""]
     for b in up.get("backends") or []:
         lines.append("- " + ", ".join(f"{k}={v}" for k, v in b.items()))
