@@ -49,6 +49,9 @@ ALLOWED_DEVICE_KEYS = {
     # GRPO rollouts by HF generate: colocated vLLM rollouts run on CPU (tests/vllm/test_vllm_cpu.py) but
     # start an engine per run, ~50 s of each run's ~80 s on 2 cores (BENCHMARKS.md, paper-mini)
     "train.use_vllm",
+    # one core per train and evaluate job, so that two run at a time on a 2-core runner (an engine's
+    # start-up is mostly single-threaded); scheduling only, no effect on any number
+    "resources.train.cpus", "resources.evaluate.cpus",
 }
 
 
