@@ -102,7 +102,7 @@ slurm-down:
 	bash .ci/slurm-down.sh
 
 # ---- The toy-organism experiment (issue 7; presets/organism.yaml, notes in presets/organism/NOTES.md)
-# Two tiny organisms x 11 conditions x 3 seeds, two 1-thread jobs at a time.
+# Two tiny organisms x 13 conditions x 3 seeds, two 1-thread jobs at a time.
 # Report: results/organism/report/report.md ("Organism experiment: results").
 .PHONY: organism organism-clip-sweep
 
