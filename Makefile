@@ -103,12 +103,23 @@ slurm-down:
 	bash .ci/slurm-down.sh
 
 # ---- The toy-organism experiment (issue 7; presets/organism.yaml, notes in presets/organism/NOTES.md)
-# Two tiny organisms x 11 conditions x 3 seeds, two 1-thread jobs at a time.
+# Two tiny organisms x 13 conditions x 3 seeds, two 1-thread jobs at a time.
 # Report: results/organism/report/report.md ("Organism experiment: results").
-.PHONY: organism
+.PHONY: organism organism-clip-sweep
 
 organism: setup
 	snakemake --cores $(CORES) --config params=presets/organism.yaml
+	@echo "report: results/organism/report/report.md"
+
+# The clip-binding sweep (issue 18): the preset's `sweep-*` conditions (learning rate x updates per
+# rollout, 20 rollout steps) on the coder with seed 1, through the same pipeline; the report's section
+# "The clipping mechanism" tabulates each run's clipped-token share. It shares results/organism (and
+# its base models) with `make organism`, whose next run rewrites the analysis and report.
+ORGANISM_SWEEP = $(shell $(PY) -c "import yaml; print(', '.join(c for c in yaml.safe_load(open('presets/organism.yaml'))['conditions'] if c.startswith('sweep-')))")
+
+organism-clip-sweep: setup
+	snakemake --cores $(CORES) --config params=presets/organism.yaml \
+		"experiment={models: [coder], seeds: [1], conditions: [$(ORGANISM_SWEEP)]}"
 	@echo "report: results/organism/report/report.md"
 
 # ---- paper-mini (presets/paper-mini.yaml; README "paper-mini: the paper's path in miniature") ---------

@@ -339,9 +339,9 @@ def _semantic_checks(raw: dict, source: str, check_rewards: bool, engine: bool =
     if rollout % train["optimizer_batch"]:
         raise ParamsError(f"{source}: key train.optimizer_batch: {train['optimizer_batch']} must divide "
                           f"prompts_per_step * generations_per_prompt = {rollout}")
-    if train["optimizer_batch"] % train["generations_per_prompt"]:
-        raise ParamsError(f"{source}: key train.optimizer_batch: must be a multiple of "
-                          f"generations_per_prompt ({train['generations_per_prompt']})")
+    # No need for an optimizer batch of whole prompt groups: TRL computes the group advantages over the
+    # whole rollout and shuffles it before splitting it into updates (GRPOTrainer._prepare_inputs), so
+    # an update never holds whole groups anyway. The organism preset uses 4-response updates (issue 18).
 
 
 def _check_source(spec: dict, where: str) -> None:

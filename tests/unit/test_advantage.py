@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from spurious_rewards.training.advantage import token_whiten, trainer_class
+from spurious_rewards.training.advantage import (
+    TOKEN_PROBABILITY,
+    token_probability,
+    token_whiten,
+    trainer_class,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,3 +114,55 @@ def test_trainer_class_follows_the_setting():
     assert hasattr(GRPOTrainer, "_generate_and_score_completions")
     with pytest.raises(ValueError, match="advantage_whitening"):
         trainer_class("batch")
+
+
+def test_token_probability_is_the_mean_over_completion_tokens_only():
+    logps = torch.log(torch.tensor([[0.5, 0.25, 0.9], [1.0, 0.1, 0.2]]))
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    # (0.5 + 0.25 + 1.0) / 3 tokens: the masked 0.9, 0.1 and 0.2 do not count
+    assert token_probability(logps, mask) == pytest.approx(1.75 / 3)
+    assert math.isnan(token_probability(logps, torch.zeros_like(mask)))
+
+
+def test_token_probability_sums_over_processes():
+    # a second process holding the same slice doubles both sums: the mean is unchanged, the reduce used
+    logps, mask = torch.log(torch.tensor([[0.5, 0.2]])), torch.tensor([[1, 1]])
+    calls = []
+
+    def reduce_sum(t):
+        calls.append(t)
+        return torch.stack([t[0] * 2 + 0.3, t[1] * 2 + 1])  # other process: one token of probability 0.3
+
+    assert token_probability(logps, mask, reduce_sum) == pytest.approx((0.7 * 2 + 0.3) / 5)
+    assert calls
+
+
+def test_token_probability_trainer_logs_and_computes_missing_logps():
+    from trl import GRPOTrainer
+
+    cls = trainer_class("none", log_token_probability=True)
+    assert issubclass(cls, GRPOTrainer) and cls is not trainer_class("token")
+    assert cls is trainer_class("none", log_token_probability=True)
+    # the TRL method the one-update case calls still exists under this name and signature
+    assert hasattr(GRPOTrainer, "_get_per_token_logps_and_entropies")
+    assert TOKEN_PROBABILITY.replace("/", "_") == "token_probability_mean"
+
+    class Fake:
+        class args:
+            per_device_train_batch_size = 2
+        model = object()
+        seen = []
+
+        def _get_per_token_logps_and_entropies(self, model, ids, attention, keep, batch_size):
+            self.seen.append((ids.tolist(), attention.tolist(), keep, batch_size))
+            return torch.full((ids.size(0), keep), -1.0), None, None
+
+    output = {"prompt_ids": torch.tensor([[7, 8]]), "prompt_mask": torch.tensor([[1, 1]]),
+              "completion_ids": torch.tensor([[3, 4, 5]]), "completion_mask": torch.tensor([[1, 1, 0]])}
+    # one update per rollout: TRL left old_per_token_logps out, so one forward pass computes them
+    got = cls._sampled_logps(Fake(), output)
+    assert got.shape == (1, 3) and Fake.seen == [([[7, 8, 3, 4, 5]], [[1, 1, 1, 1, 0]], 3, 2)]
+    # several updates: TRL's own rollout-policy logps are used, no extra pass
+    old = torch.zeros(1, 3)
+    assert cls._sampled_logps(Fake(), {**output, "old_per_token_logps": old}) is old
+    assert len(Fake.seen) == 1

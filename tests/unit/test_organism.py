@@ -172,3 +172,16 @@ def test_claims_when_nothing_helps():
     assert verdicts[1].startswith("no")
     assert verdicts[2].startswith("no (random does not help")
     assert verdicts[3] == "yes"
+
+
+def test_one_update_per_rollout_counts_as_unclipped():
+    # the batch-size control: with one update per rollout pi_old == pi_theta, so the clip never binds
+    conds = {"rnd": {"reward": "random"}, "rnd_u1": {"reward": "random", "train": {"optimizer_batch": 32}},
+             "rnd_nc": {"reward": "random", "train": {"clip": False}}}
+    updates = organism.updates_by_condition({"updates_per_rollout": {"a/rnd": 8, "b/rnd": 8, "a/rnd_u1": 1,
+                                                                     "b/rnd_u1": 1, "a/rnd_nc": 8}})
+    assert updates == {"rnd": 8, "rnd_u1": 1, "rnd_nc": 8}
+    assert organism.classify(conds, updates) == {"rnd": "random", "rnd_u1": "random_no_clip",
+                                                 "rnd_nc": "random_no_clip"}
+    # older analysis folders have no updates_per_rollout: the condition's clip setting decides alone
+    assert organism.classify(conds)["rnd_u1"] == "random"

@@ -12,6 +12,7 @@ import importlib
 
 from spurious_rewards.analysis.plugin import Analysis
 from spurious_rewards.analysis.plugins import (
+    clip_mechanism,
     code_frequency,
     dvc_metrics,
     forced_prefix,
@@ -24,6 +25,7 @@ from spurious_rewards.analysis.plugins import (
 BUILTIN: tuple[Analysis, ...] = (
     metrics_summary.ANALYSIS,
     code_frequency.ANALYSIS,
+    clip_mechanism.ANALYSIS,
     strategy_switches.ANALYSIS,
     forced_prefix.ANALYSIS,
     paper_comparison.ANALYSIS,

@@ -39,7 +39,8 @@ from spurious_rewards.config import Params, ParamsError, load_params
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
 PARAMS = ("analysis", "grader", "experiment.models", "experiment.conditions", "experiment.seeds", "models",
-          "conditions", "data.benchmarks", "train.steps")
+          "conditions", "data.benchmarks", "train.steps", "train.prompts_per_step",
+          "train.generations_per_prompt", "train.optimizer_batch")
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +217,11 @@ def main(args) -> int:
         conditions={c: params.condition(c) for c in params.conditions}, seeds=params.seeds,
         benchmarks={b: {k: v for k, v in spec.items()} for b, spec in params.benchmarks.items()},
         train_steps={f"{m}/{c}": params.train(m, c)["steps"] for m, c, _ in params.runs()},
+        # optimizer updates per rollout step: with one, pi_old == pi_theta and the clip cannot bind (the
+        # report counts such a random run as unclipped, report/organism.py)
+        updates_per_rollout={f"{m}/{c}": params.train(m, c)["prompts_per_step"]
+                             * params.train(m, c)["generations_per_prompt"] // params.train(m, c)["optimizer_batch"]
+                             for m, c, _ in params.runs()},
         analysis={"bootstrap_samples": n_boot, "confidence": confidence, "smoothing_window": window,
                   "switch_from": an.get("switch_from", 0), "switch_to": an.get("switch_to", "last"),
                   "bootstrap_seed": "sha256 of each group's key",

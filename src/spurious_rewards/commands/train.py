@@ -198,7 +198,7 @@ def build_trainer(params: Params, model: str, condition: str, seed: int, *, devi
     shown = progress.trainer_callback(f"train {model}/{condition}/seed{seed}: rollout step", p.rollout_steps,
                                       step_of=lambda update: update // p.updates_per_rollout)
     cbs = [guard, CheckpointBookkeeping(p, state), Preemption(p), shown, *callbacks]
-    trainer_cls = trainer_class(train["advantage_whitening"])
+    trainer_cls = trainer_class(train["advantage_whitening"], train["log_token_probability"])
     vllm_cpu.prepare(kwargs, device)
     trainer = trainer_cls(model=path, reward_funcs=[reward], args=make_config(kwargs),
                           train_dataset=train_set, processing_class=tokenizer, callbacks=cbs)

@@ -60,19 +60,33 @@ def _gamma(cond: dict) -> float | None:
     return float((cond.get("reward_options") or {}).get("gamma", default))
 
 
-def _clipped(cond: dict) -> bool:
-    return bool((cond.get("train") or {}).get("clip", True))
+def _clipped(cond: dict, updates: int | None = None) -> bool:
+    """Whether the PPO clip can act: `clip: false` turns it off, and with one optimizer update per rollout
+    pi_old == pi_theta at every update, so the ratio is 1 and the clip never binds (the paper's
+    batch-size control, §4.4.2)."""
+    return bool((cond.get("train") or {}).get("clip", True)) and (updates is None or updates > 1)
 
 
-def classify(conditions: dict) -> dict[str, str]:
-    """condition -> kind: true | spurious | random | random_no_clip | random_zero | other."""
+def updates_by_condition(prov: dict) -> dict[str, int]:
+    """condition -> the fewest optimizer updates per rollout over its models (analyze's provenance)."""
+    out: dict[str, int] = {}
+    for key, updates in (prov.get("updates_per_rollout") or {}).items():
+        cond = key.split("/", 1)[1]
+        out[cond] = min(int(updates), out.get(cond, int(updates)))
+    return out
+
+
+def classify(conditions: dict, updates: dict[str, int] | None = None) -> dict[str, str]:
+    """condition -> kind: true | spurious | random | random_no_clip | random_zero | other. `updates`
+    (condition -> updates per rollout) counts a one-update random run as unclipped."""
     kinds = {}
+    updates = updates or {}
     for name, cond in conditions.items():
         kind = reward_kind((cond or {}).get("reward"))
         gamma = _gamma(cond or {})
         if gamma is not None:
             kinds[name] = ("random_zero" if gamma == 0 else
-                           "random" if _clipped(cond) else "random_no_clip")
+                           "random" if _clipped(cond, updates.get(name)) else "random_no_clip")
         elif kind in TRUE_KINDS:
             kinds[name] = "true"
         elif kind in SPURIOUS_KINDS:
@@ -97,9 +111,10 @@ def _pick_benchmark(summary: pd.DataFrame) -> str:
     return str(summary["benchmark"].iloc[0])
 
 
-def results_table(summary: pd.DataFrame, conditions: dict, grader: str, benchmark: str) -> pd.DataFrame:
+def results_table(summary: pd.DataFrame, conditions: dict, grader: str, benchmark: str,
+                  updates: dict[str, int] | None = None) -> pd.DataFrame:
     """One row per (model, condition): Δ accuracy and Δ code frequency with intervals, in points."""
-    kinds = classify(conditions)
+    kinds = classify(conditions, updates)
     s = summary[(summary["grader"] == grader) & (summary["benchmark"] == benchmark)]
     rows = []
     order = list(conditions) or sorted(s["condition"].unique())
@@ -263,7 +278,7 @@ def render(summary: pd.DataFrame, code: pd.DataFrame, prov: dict, grader: str,
         return ""
     benchmark = benchmark or _pick_benchmark(summary)
     conditions = prov.get("conditions") or {}
-    res = results_table(summary, conditions, grader, benchmark)
+    res = results_table(summary, conditions, grader, benchmark, updates_by_condition(prov))
     base = base_table(code, grader, benchmark)
     coder, others = code_favouring(base)
     seeds = sorted(prov.get("seeds") or [])

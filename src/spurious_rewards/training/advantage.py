@@ -1,4 +1,5 @@
-"""The paper's second advantage normalisation: token-weighted whitening over the whole rollout.
+"""The paper's second advantage normalisation (token-weighted whitening over the whole rollout), and
+the mean probability of the sampled tokens per rollout (`train.log_token_probability`, paper Fig. 12).
 
 The paper's OpenRLHF GRPO first normalises rewards per prompt group, (r - mean_g) / (std_g + 1e-9)
 with the unbiased std, which TRL's `scale_rewards: group` also does (eps 1e-4). OpenRLHF then puts every
@@ -15,7 +16,7 @@ gives the tokens of all-equal groups (advantage 0 after group normalisation) a n
 the rescaling changes the magnitude that the PPO clip acts on, which is why the paper preset turns it on
 (`train.advantage_whitening: token`).
 
-TRL 1.16 has no such option; `WhiteningGRPOTrainer` adds it by post-processing the output of
+TRL 1.16 has no such option; `PipelineGRPOTrainer` adds it by post-processing the output of
 GRPOTrainer._generate_and_score_completions, the one place where TRL computes the advantages of a
 generation batch (= one rollout step here, see grpo_config.py). Each process holds its own slice of the
 rollout, so the sums are all-reduced: the statistics are those of the whole rollout, as in OpenRLHF.
@@ -60,29 +61,48 @@ def token_whiten(advantages: torch.Tensor, lengths: torch.Tensor, reduce_sum: Re
     return whitened.to(advantages.dtype), float(mean), float(var.sqrt())
 
 
-def trainer_class(mode: str):
-    """The GRPOTrainer class of a `train.advantage_whitening` setting."""
+def token_probability(logps: torch.Tensor, mask: torch.Tensor, reduce_sum: Reduce = _identity) -> float:
+    """Mean probability of the sampled tokens, exp(log p), over every completion token of the rollout.
+
+    The paper's Fig. 12 quantity: clipped GRPO under random rewards is said to raise it (probability
+    concentrates on what the model already prefers). `logps` (sequences x tokens) are the sampling
+    policy's log-probabilities of the tokens it sampled, `mask` marks the completion tokens; the sums are
+    all-reduced with `reduce_sum`, so the mean is over the whole rollout. nan when there is no token.
+    """
+    weights = mask.detach().to(torch.float64)
+    probs = logps.detach().to(torch.float64).exp() * weights
+    totals = reduce_sum(torch.stack([probs.sum(), weights.sum()]))
+    return float(totals[0] / totals[1]) if totals[1] > 0 else float("nan")
+
+
+# The TRL log key of token_probability (CSV column token_probability_mean, training/metrics.py).
+TOKEN_PROBABILITY = "token_probability/mean"
+
+
+def trainer_class(mode: str, log_token_probability: bool = False):
+    """The GRPOTrainer class of `train.advantage_whitening` and `train.log_token_probability`."""
     from trl import GRPOTrainer
 
-    if mode == "none":
+    if mode not in WHITENING_MODES:
+        raise ValueError(f"unknown advantage_whitening {mode!r} ({' | '.join(WHITENING_MODES)})")
+    if mode == "none" and not log_token_probability:
         return GRPOTrainer
-    if mode == "token":
-        return whitening_trainer()
-    raise ValueError(f"unknown advantage_whitening {mode!r} ({' | '.join(WHITENING_MODES)})")
+    return _subclass(mode == "token", log_token_probability)
 
 
-_CLASS = None
+_CLASSES: dict = {}
 
 
-def whitening_trainer():
-    """GRPOTrainer with the rollout-wide token whitening (built lazily: importing TRL is slow)."""
-    global _CLASS
-    if _CLASS is not None:
-        return _CLASS
+def _subclass(whiten: bool, log_token_probability: bool):
+    """GRPOTrainer with the rollout-wide token whitening and/or the sampled-token probability metric
+    (built lazily: importing TRL is slow; one class per combination)."""
+    key = (whiten, log_token_probability)
+    if key in _CLASSES:
+        return _CLASSES[key]
     from trl import GRPOTrainer
 
-    class WhiteningGRPOTrainer(GRPOTrainer):
-        """GRPOTrainer whose training advantages are whitened over the rollout's tokens (module doc)."""
+    class PipelineGRPOTrainer(GRPOTrainer):
+        """GRPOTrainer whose rollout output is post-processed here (module doc)."""
 
         def _generate_and_score_completions(self, inputs):
             output = super()._generate_and_score_completions(inputs)
@@ -97,11 +117,30 @@ def whitening_trainer():
                 # float64 all-reduce: NCCL supports it, and sums of ~3M token weights stay exact
                 return self.accelerator.reduce(t.to(device), reduction="sum")
 
-            whitened, mean, std = token_whiten(output["advantages"], mask.sum(dim=1), reduce_sum)
-            output["advantages"] = whitened
-            self._metrics["train"]["advantage_whitening/token_mean"].append(mean)
-            self._metrics["train"]["advantage_whitening/token_std"].append(std)
+            if log_token_probability:
+                self._metrics["train"][TOKEN_PROBABILITY].append(
+                    token_probability(self._sampled_logps(output), mask, reduce_sum))
+            if whiten:
+                whitened, mean, std = token_whiten(output["advantages"], mask.sum(dim=1), reduce_sum)
+                output["advantages"] = whitened
+                self._metrics["train"]["advantage_whitening/token_mean"].append(mean)
+                self._metrics["train"]["advantage_whitening/token_std"].append(std)
             return output
 
-    _CLASS = WhiteningGRPOTrainer
-    return _CLASS
+        def _sampled_logps(self, output) -> torch.Tensor:
+            """Log-probabilities of the sampled tokens under the rollout policy. TRL already computes
+            them (old_per_token_logps) when a rollout feeds several updates; with one update per
+            rollout it skips them, so one extra no-grad forward pass computes them here."""
+            logps = output.get("old_per_token_logps")
+            if logps is not None:
+                return logps
+            ids = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
+            attention = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
+            with torch.no_grad():
+                logps, _, _ = self._get_per_token_logps_and_entropies(
+                    self.model, ids, attention, output["completion_ids"].size(1),
+                    batch_size=self.args.per_device_train_batch_size)
+            return logps
+
+    _CLASSES[key] = PipelineGRPOTrainer
+    return PipelineGRPOTrainer
