@@ -57,6 +57,8 @@ def compute(ctx) -> dict[str, pd.DataFrame]:
 
 
 def figures(tables, out_dir, ctx):
+    from matplotlib.ticker import MaxNLocator
+
     from spurious_rewards.report import figures as figs
 
     t = tables["mechanism.csv"]
@@ -81,6 +83,9 @@ def figures(tables, out_dir, ctx):
                 handles.setdefault(cond, line)
             ax.grid(alpha=0.3)
             ax.set_xlabel(figs.STEP_LABEL)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
+            # shares: never below 0 (an all-zero clip ratio would otherwise be drawn around 0)
+            ax.set_ylim(bottom=max(0.0, ax.get_ylim()[0]))
             ax.set_title(f"{model}: {METRICS[metric]}", fontsize=9)
             ax.set_ylabel("%")
     fig.suptitle("the clipping mechanism: sampled-token probability, code share and clip ratio during "
