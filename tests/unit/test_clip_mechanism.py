@@ -49,8 +49,10 @@ def test_section_and_figure(tmp_path):
     assert "| coder | random | 2.00% | 0.580 → 0.630 (+0.050) | 75.0% → 75.0% (+0.0) |" in text
 
 
-def test_no_section_without_the_token_probability():
+def test_no_section_and_no_figure_without_the_token_probability(tmp_path):
+    # every figure drawn must appear in the report (tests/e2e/test_pipeline.py checks it on the smoke run)
     tables = {"mechanism.csv": cm.mechanism_table(_train(with_probability=False))}
     assert cm.section(tables, [], None) is None
+    assert cm.figures(tables, tmp_path, None) == [] and not list(tmp_path.glob("*.png"))
     assert cm.mechanism_table(pd.DataFrame(columns=["model", "condition", "seed", "step", "metric",
                                                     "value"])).empty

@@ -63,7 +63,9 @@ def figures(tables, out_dir, ctx):
 
     t = tables["mechanism.csv"]
     present = [m for m in METRICS if m in set(t["metric"])]
-    if t.empty or not present:
+    # Without the token probability the section is left out (the clip-ratio and code-frequency figures
+    # show the rest), and a figure the report does not show is not drawn.
+    if t.empty or "token_probability_mean" not in present:
         return []
     out_dir.mkdir(parents=True, exist_ok=True)
     models = sorted(t["model"].unique())
