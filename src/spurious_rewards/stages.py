@@ -222,10 +222,6 @@ def _train_dvc_deps(params: Params) -> list[str]:
     return reward_module_files(params, list(params.conditions))
 
 
-def _analysis_dvc_deps(params: Params) -> list[str]:
-    return analysis_module_files(params)
-
-
 def _benchmark_files(params: Params) -> str:
     # The benchmarks are one folder output of `data`: engines cannot depend on files inside it.
     return str(paths.benchmarks_dir(_r(params)))
@@ -433,7 +429,7 @@ STAGES: tuple[Stage, ...] = (
                                 ("y_label", y_label)))
                    for name, y, title, y_label in DVC_PLOTS)),
         inputs=_analyze_inputs,
-        source_deps=_analysis_dvc_deps,
+        source_deps=analysis_module_files,
         dvc_deps=("{R}/eval", "{R}/runs"),
         args=(),
         resources="analyze",
@@ -445,7 +441,7 @@ STAGES: tuple[Stage, ...] = (
         wildcards=(),
         outputs=(Output("report", "report", directory=True),),
         inputs=_report_inputs,
-        source_deps=_analysis_dvc_deps,
+        source_deps=analysis_module_files,
         dvc_deps=("{R}/analysis",),
         args=(),
         resources="report",

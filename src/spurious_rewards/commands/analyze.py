@@ -36,6 +36,7 @@ from spurious_rewards.analysis.plugins.metrics_summary import (  # noqa: F401
     summary_table,
 )
 from spurious_rewards.config import Params, ParamsError, load_params
+from spurious_rewards.training.grpo_config import plan
 
 # The parameter keys this module reads (codegraph: the stage table derives fingerprints and DVC params).
 PARAMS = ("analysis", "grader", "experiment.models", "experiment.conditions", "experiment.seeds", "models",
@@ -219,12 +220,9 @@ def main(args) -> int:
         train_steps={f"{m}/{c}": params.train(m, c)["steps"] for m, c, _ in params.runs()},
         # optimizer updates per rollout step: with one, pi_old == pi_theta and the clip cannot bind (the
         # report counts such a random run as unclipped, report/organism.py)
-        updates_per_rollout={f"{m}/{c}": params.train(m, c)["prompts_per_step"]
-                             * params.train(m, c)["generations_per_prompt"] // params.train(m, c)["optimizer_batch"]
+        updates_per_rollout={f"{m}/{c}": plan(params.train(m, c), f"{m}/{c}").updates_per_rollout
                              for m, c, _ in params.runs()},
-        analysis={"bootstrap_samples": n_boot, "confidence": confidence, "smoothing_window": window,
-                  "switch_from": an.get("switch_from", 0), "switch_to": an.get("switch_to", "last"),
-                  "bootstrap_seed": "sha256 of each group's key",
+        analysis={**settings, "bootstrap_seed": "sha256 of each group's key",
                   # the report imports these to render their sections (absent when none: older records)
                   **({"plugins": plugins} if plugins else {})},
         upstream=upstream_provenance(params))

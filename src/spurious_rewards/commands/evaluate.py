@@ -214,6 +214,7 @@ def run(params: Params, target: Target) -> Path:
     state_dir = paths.eval_state_dir(r, target.model, target.run)
 
     frames, shard_log, describes, template_hashes = [], [], [], set()
+    fingerprints: dict[int, str] = {}  # hashing a checkpoint reads its weights: once per checkpoint
     shown = progress.bar(len(target.checkpoints) * len(benches) * len(target.variants),
                          f"evaluate {target.model}/{target.run}: shard (checkpoint x benchmark x variant)",
                          unit="shards")
@@ -221,7 +222,7 @@ def run(params: Params, target: Target) -> Path:
         tokenizer = load_tokenizer(ckpt.path, trust_remote_code=backend["trust_remote_code"])
         t_hash = prompts.template_hash(tokenizer, template, system_prompt)
         template_hashes.add(t_hash)
-        fingerprint = checkpoint_fingerprint(ckpt.path)
+        fingerprint = fingerprints[ckpt.step] = checkpoint_fingerprint(ckpt.path)
         lazy = _LazyGenerator(ckpt.path, backend, None)
         try:
             for bench, (bset, rows, _) in benches.items():
@@ -277,7 +278,7 @@ def run(params: Params, target: Target) -> Path:
         params, "evaluate", sections=("evaluate", "data", "models"),
         model=target.model, run=target.run, condition=target.condition, train_seed=target.seed,
         seeds={"evaluate.seed": seed, "train_seed": target.seed},
-        checkpoints=[{"step": c.step, "path": str(c.path), "fingerprint": checkpoint_fingerprint(c.path),
+        checkpoints=[{"step": c.step, "path": str(c.path), "fingerprint": fingerprints[c.step],
                       **_loaded_from(c.path)} for c in target.checkpoints],
         prompt_template=template, system_prompt=system_prompt, template_hashes=sorted(template_hashes),
         stop=stop, forced_prefix=prefix_text if FORCED in target.variants else None,
