@@ -56,3 +56,62 @@ def test_no_section_and_no_figure_without_the_token_probability(tmp_path):
     assert cm.figures(tables, tmp_path, None) == [] and not list(tmp_path.glob("*.png"))
     assert cm.mechanism_table(pd.DataFrame(columns=["model", "condition", "seed", "step", "metric",
                                                     "value"])).empty
+
+
+def _runs(clipped_changes, unclipped_changes, coder_code=0.02):
+    rows = []
+    for seed, change in enumerate(clipped_changes, 1):
+        rows.append(("coder", "random", seed, "token_probability_mean", 0.9, 0.9 + change, change))
+        rows.append(("coder", "random", seed, "code_reasoning_frequency", 0.7, 0.7 + coder_code, coder_code))
+        rows.append(("talker", "random", seed, "code_reasoning_frequency", 0.1, 0.3, 0.2))
+    for seed, change in enumerate(unclipped_changes, 1):
+        rows.append(("coder", "random_no_clip", seed, "token_probability_mean", 0.9, 0.9 + change, change))
+        rows.append(("coder", "random_no_clip", seed, "code_reasoning_frequency", 0.7, 0.7, 0.0))
+    return pd.DataFrame(rows, columns=cm.RUN_COLUMNS)
+
+
+KINDS = {"random": "random", "random_no_clip": "random_no_clip", "ground_truth": "true"}
+
+
+def test_run_table_compares_each_runs_first_and_last_steps():
+    runs = cm.run_table(_train(), edge=5)
+    prob = runs[runs["metric"] == "token_probability_mean"].set_index("seed")
+    # seed 2 is seed 1 shifted by 0.1: the change (0.05) is the same, the start differs
+    assert prob.loc[1, "start"] == pytest.approx(0.53) and prob.loc[2, "start"] == pytest.approx(0.63)
+    assert list(prob["change"]) == pytest.approx([0.05, 0.05])
+    clip = runs[runs["metric"] == "clip_ratio_region_mean"]
+    assert list(clip["start"]) == pytest.approx([0.02, 0.02]) and list(clip["change"]) == pytest.approx([0, 0])
+
+
+@pytest.mark.parametrize("clipped, unclipped, verdict", [
+    ([0.01, 0.02, -0.001], [-0.01, 0.0, -0.002], "yes"),     # most rise, above the unclipped runs
+    ([-0.004, -0.001, -0.002], [-0.01, -0.02, -0.01], "no"),  # less negative than unclipped is not a rise
+    ([0.01, -0.001, -0.002], [-0.01, -0.02, -0.01], "partly"),  # mean up, most fall
+    ([0.01, 0.02, 0.03], [0.05, 0.05, 0.05], "partly"),     # rises, but no more than without the clip
+])
+def test_probability_verdict(clipped, unclipped, verdict):
+    claims = cm.verdicts(_runs(clipped, unclipped), KINDS)
+    prob = claims[0]
+    assert prob[1] == verdict
+    assert f"of {len(clipped)} runs rise" in prob[2] and prob[2].startswith("coder: clipped")
+
+
+def test_code_verdict_is_for_the_organism_that_starts_with_most_code():
+    claims = cm.verdicts(_runs([0.01] * 3, [0.0] * 3, coder_code=-0.03), KINDS)
+    code = claims[1]
+    # the talker's code share rises (+0.2), but the coder (70% code at the start) is the one judged
+    assert "(coder)" in code[0] and code[1] == "no"
+    assert "0 of 3 runs rise, mean -3.000" in code[2]
+
+
+def test_section_has_verdicts_when_the_provenance_names_the_conditions():
+    tables = {"mechanism.csv": cm.mechanism_table(_train()), "mechanism_runs.csv": cm.run_table(_train())}
+    ctx = type("Ctx", (), {"prov": {"conditions": {
+        "random": {"reward": "random", "reward_options": {"gamma": 0.5}}},
+        "updates_per_rollout": {"coder/random": 8}}})()
+    text = cm.section(tables, [], ctx)
+    assert "### The mechanism: verdicts" in text
+    assert "| yes | coder: clipped 2 of 2 runs rise, mean +0.050" in text
+    # one update per rollout: the same runs count as unclipped, so there is no clipped run to judge
+    ctx.prov["updates_per_rollout"] = {"coder/random": 1}
+    assert "### The mechanism: verdicts" not in cm.section(tables, [], ctx)

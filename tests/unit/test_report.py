@@ -163,7 +163,7 @@ def _captured_figures(monkeypatch):
         kept[path.stem] = fig
         return path
 
-    monkeypatch.setattr(figures, "_save", keep)
+    monkeypatch.setattr(figures, "save_figure", keep)
     return kept
 
 
@@ -309,11 +309,11 @@ def test_the_legend_of_a_one_panel_figure_stays_inside_it():
     matplotlib.use("Agg")
     from spurious_rewards.report import figures
 
-    fig, axes = figures._grid(1, 1)
+    fig, axes = figures.panel_grid(1, 1)
     handles = {name: axes[0][0].plot([0, 1], [0, 1], label=name)[0]
                for name in ("format", "ground_truth", "incorrect", "majority_vote", "one_shot", "python",
                             "random")}
-    figures._legend(fig, handles)
+    figures.condition_legend(fig, handles)
     fig.canvas.draw()
     box, frame = fig.legends[0].get_window_extent(), fig.bbox
     assert box.x0 >= frame.x0 and box.x1 <= frame.x1, (box, frame)

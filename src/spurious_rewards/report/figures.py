@@ -110,7 +110,7 @@ def _n_problems(metrics: pd.DataFrame, bench: str) -> int | None:
     return int(sel["n"].max()) if len(sel) and not sel["n"].isna().all() else None
 
 
-def _legend(fig, handles: dict) -> None:
+def condition_legend(fig, handles: dict) -> None:
     if handles:
         # about 1.25 in a column, so the legend never runs past a narrow (one-panel) figure's edges
         columns = max(1, min(len(handles), 5, int(fig.get_figwidth() / 1.25)))
@@ -119,12 +119,12 @@ def _legend(fig, handles: dict) -> None:
                    title_fontsize=8)
 
 
-def _grid(rows: int, cols: int, sharey: bool = False):
+def panel_grid(rows: int, cols: int, sharey: bool = False):
     return plt.subplots(rows, cols, figsize=(max(4.0 * cols, 5.0), 2.9 * rows + 0.9), squeeze=False,
                         sharey=sharey, layout="constrained")
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -174,7 +174,7 @@ def metric_vs_step(metrics: pd.DataFrame, metric: str, grader: str | None, ylabe
             hi[keys + ["value"]].rename(columns={"value": "high"}), on=keys)
     colour = colours(sel["condition"])
     models, benches = sorted(sel["model"].unique()), sorted(sel["benchmark"].unique())
-    fig, axes = _grid(len(models), len(benches))
+    fig, axes = panel_grid(len(models), len(benches))
     handles: dict = {}
     for i, model in enumerate(models):
         for j, bench in enumerate(benches):
@@ -187,8 +187,8 @@ def metric_vs_step(metrics: pd.DataFrame, metric: str, grader: str | None, ylabe
             ax.set_title(f"{model} / {bench}: {proto}", fontsize=9)
             ax.set_ylabel(ylabel)
     fig.suptitle(title, fontsize=10)
-    _legend(fig, handles)
-    return _save(fig, path)
+    condition_legend(fig, handles)
+    return save_figure(fig, path)
 
 
 def delta_bars(summary: pd.DataFrame, metrics: pd.DataFrame, grader: str, path: Path,
@@ -201,7 +201,7 @@ def delta_bars(summary: pd.DataFrame, metrics: pd.DataFrame, grader: str, path: 
     colour = colours(s["condition"])
     conds, models, benches = sorted(s["condition"].unique()), sorted(s["model"].unique()), \
         sorted(s["benchmark"].unique())
-    fig, axes = _grid(1, len(benches), sharey=True)
+    fig, axes = panel_grid(1, len(benches), sharey=True)
     handles: dict = {}
     width = 0.8 / max(len(conds), 1)
     # symmetric and at least +-MIN_DELTA_RANGE points: a change of 0.3 points must not fill the panel
@@ -227,8 +227,8 @@ def delta_bars(summary: pd.DataFrame, metrics: pd.DataFrame, grader: str, path: 
     axes[0][0].set_ylabel("Δ accuracy (points)")
     axes[0][0].set_ylim(-limit, limit)
     fig.suptitle(f"change in accuracy per reward ({grader} grader)", fontsize=10)
-    _legend(fig, handles)
-    return _save(fig, path)
+    condition_legend(fig, handles)
+    return save_figure(fig, path)
 
 
 def _per_step(train: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -248,15 +248,15 @@ def train_reward(train: pd.DataFrame, path: Path) -> Path | None:
     sel = _per_step(train, metric)
     colour = colours(sel["condition"])
     models = sorted(sel["model"].unique())
-    fig, axes = _grid(1, len(models), sharey=True)
+    fig, axes = panel_grid(1, len(models), sharey=True)
     handles: dict = {}
     for ax, model in zip(axes[0], models):
         _curves(ax, sel[sel["model"] == model], colour, handles, scale=1.0)
         ax.set_title(model, fontsize=9)
     axes[0][0].set_ylabel(f"training reward ({metric})")
     fig.suptitle("training reward vs rollout step", fontsize=10)
-    _legend(fig, handles)
-    return _save(fig, path)
+    condition_legend(fig, handles)
+    return save_figure(fig, path)
 
 
 def clip_ratio(train: pd.DataFrame, path: Path) -> Path | None:
@@ -265,7 +265,7 @@ def clip_ratio(train: pd.DataFrame, path: Path) -> Path | None:
         return None
     models = sorted(train["model"].unique())
     colour = colours(train["condition"])
-    fig, axes = _grid(len(models), len(present), sharey=True)
+    fig, axes = panel_grid(len(models), len(present), sharey=True)
     handles: dict = {}
     for i, model in enumerate(models):
         for j, metric in enumerate(present):
@@ -278,8 +278,8 @@ def clip_ratio(train: pd.DataFrame, path: Path) -> Path | None:
     top = max((ax.get_ylim()[1] for ax in axes.flat), default=1.0)
     axes[0][0].set_ylim(0, max(top, 1.0))  # shared; at least 0-1 % so a flat zero reads as zero
     fig.suptitle("PPO clip ratio vs rollout step", fontsize=10)
-    _legend(fig, handles)
-    return _save(fig, path)
+    condition_legend(fig, handles)
+    return save_figure(fig, path)
 
 
 def make_all(metrics: pd.DataFrame, train: pd.DataFrame, graders: list[str], out_dir: Path,

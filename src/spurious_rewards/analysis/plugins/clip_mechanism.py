@@ -2,13 +2,20 @@
 probability of the sampled tokens, the rollouts' code frequency and the share of clipped tokens against
 rollout step, from the runs' training metrics.
 
-  mechanism.csv   model, condition, step, metric, mean over seeds, seed min / max, n_seeds
+  mechanism.csv        model, condition, step, metric, mean over seeds, seed min / max, n_seeds
+  mechanism_runs.csv   model, condition, seed, metric, start, end, change (one row per run and metric)
 
 The paper's claim: clipped GRPO under random rewards raises the probability of what the model already
 prefers (token probability up), which for a code-favouring model means more code. Only runs that log
 the token probability (`train.log_token_probability: true`) have that metric; the other two come with
 every run. The values are the rollout's own (sampled during training, temperature `train.temperature`),
 not the benchmark evaluation's.
+
+The section ends with a verdict on the claim, judged run by run: clipped random-reward runs (γ > 0, clip
+on, more than one update per rollout) against the unclipped controls (clip off, or one update per rollout:
+report/organism.py's classification). "yes" needs most clipped runs to rise, their mean change to be
+above 0 and above the unclipped runs'; "partly" one of the two; the evidence gives the counts, so a
+reader can weigh a +0.004 change against the seed spread.
 """
 
 from __future__ import annotations
@@ -52,8 +59,72 @@ def change_table(table: pd.DataFrame, edge: int = EDGE) -> pd.DataFrame:
                                        "peak", "n_seeds"])
 
 
+RUN_COLUMNS = ["model", "condition", "seed", "metric", "start", "end", "change"]
+
+
+def run_table(train: pd.DataFrame, edge: int = EDGE) -> pd.DataFrame:
+    """Per run (model, condition, seed) and metric: the mean over its first and last `edge` rollout steps."""
+    if train.empty:
+        return pd.DataFrame(columns=RUN_COLUMNS)
+    sel = train[train["metric"].isin(list(METRICS))]
+    per_step = sel.groupby(["model", "condition", "seed", "metric", "step"], as_index=False)["value"].mean()
+    rows = []
+    for key, g in per_step.groupby(["model", "condition", "seed", "metric"], sort=True):
+        g = g.sort_values("step")
+        start, end = g["value"].head(edge).mean(), g["value"].tail(edge).mean()
+        rows.append((*key, start, end, end - start))
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
 def compute(ctx) -> dict[str, pd.DataFrame]:
-    return {"mechanism.csv": mechanism_table(ctx.train)}
+    return {"mechanism.csv": mechanism_table(ctx.train), "mechanism_runs.csv": run_table(ctx.train)}
+
+
+def _judge(clipped: pd.Series, unclipped: pd.Series) -> str:
+    if clipped.empty:
+        return "n/a"
+    rises, above = (clipped > 0).mean() >= 0.5 and clipped.mean() > 0, (
+        unclipped.empty or clipped.mean() > unclipped.mean())
+    return "yes" if rises and above else "partly" if rises or (above and clipped.mean() > 0) else "no"
+
+
+def _describe(changes: pd.Series, scale: float, unit: str) -> str:
+    if changes.empty:
+        return "no runs"
+    return (f"{int((changes > 0).sum())} of {len(changes)} runs rise, mean {scale * changes.mean():+.3f}{unit} "
+            f"[runs {scale * changes.min():+.3f}, {scale * changes.max():+.3f}]")
+
+
+def verdicts(runs: pd.DataFrame, kinds: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(claim, verdict, evidence) for the mechanism, from per-run changes and the conditions' kinds
+    (condition -> random | random_no_clip | ...). The code-favouring organism is the one whose runs
+    start with the most code in their rollouts."""
+    runs = runs.assign(kind=runs["condition"].map(kinds))
+    out = []
+    prob = runs[runs["metric"] == "token_probability_mean"]
+    evidence, judged = [], []
+    for model, m in prob.groupby("model", sort=True):
+        c, u = m[m["kind"] == "random"]["change"], m[m["kind"] == "random_no_clip"]["change"]
+        if c.empty:
+            continue
+        judged.append(_judge(c, u))
+        evidence.append(f"{model}: clipped {_describe(c, 1, '')}; unclipped {_describe(u, 1, '')}")
+    if judged:
+        out.append(("Clipped random rewards raise the probability of the sampled tokens (concentrate on "
+                    "high-prior behaviour); unclipped ones do not", _combine(judged), " | ".join(evidence)))
+    code = runs[runs["metric"] == "code_reasoning_frequency"]
+    if len(code) and (code["kind"] == "random").any():
+        coder = code.groupby("model")["start"].mean().idxmax()
+        m = code[code["model"] == coder]
+        c, u = m[m["kind"] == "random"]["change"], m[m["kind"] == "random_no_clip"]["change"]
+        out.append((f"Clipped random rewards move the code-favouring organism ({coder}) toward code",
+                    _judge(c, u), f"rollout code share, points: clipped {_describe(c, 100, '')}; "
+                                  f"unclipped {_describe(u, 100, '')}"))
+    return out
+
+
+def _combine(judged: list[str]) -> str:
+    return judged[0] if len(set(judged)) == 1 else "partly (" + ", ".join(judged) + ")"
 
 
 def figures(tables, out_dir, ctx):
@@ -70,7 +141,7 @@ def figures(tables, out_dir, ctx):
     out_dir.mkdir(parents=True, exist_ok=True)
     models = sorted(t["model"].unique())
     colour = figs.colours(t["condition"])
-    fig, axes = figs._grid(len(models), len(present))
+    fig, axes = figs.panel_grid(len(models), len(present))
     handles: dict = {}
     for i, model in enumerate(models):
         for j, metric in enumerate(present):
@@ -92,8 +163,8 @@ def figures(tables, out_dir, ctx):
             ax.set_ylabel("%")
     fig.suptitle("the clipping mechanism: sampled-token probability, code share and clip ratio during "
                  "training", fontsize=10)
-    figs._legend(fig, handles)
-    return [figs._save(fig, out_dir / "mechanism_vs_step.png")]
+    figs.condition_legend(fig, handles)
+    return [figs.save_figure(fig, out_dir / "mechanism_vs_step.png")]
 
 
 def section(tables, figures, ctx) -> str | None:
@@ -122,8 +193,21 @@ def section(tables, figures, ctx) -> str | None:
         lines.append(f"| {key[0]} | {key[1]} | {100 * clip:.2f}% | {p0:.3f} → {p1:.3f} ({p1 - p0:+.3f}) "
                      f"| {100 * c0:.1f}% → {100 * c1:.1f}% ({100 * (c1 - c0):+.1f}) |")
     lines += ["", *[f"![the clipping mechanism]({f})" for f in figures], ""]
+    runs = tables.get("mechanism_runs.csv")
+    conditions = (getattr(ctx, "prov", None) or {}).get("conditions")
+    if runs is not None and len(runs) and conditions:
+        from spurious_rewards.report.organism import classify, updates_by_condition
+
+        judged = verdicts(runs, classify(conditions, updates_by_condition(ctx.prov)))
+        if judged:
+            lines += ["### The mechanism: verdicts", "",
+                      "Judged run by run on the change from the first to the last "
+                      f"{EDGE} rollout steps; unclipped: clip off or one update per rollout.", "",
+                      "| paper's claim | verdict | evidence |", "|---|---|---|",
+                      *[f"| {claim} | {verdict} | {evidence} |" for claim, verdict, evidence in judged], ""]
     return "\n".join(lines)
 
 
-ANALYSIS = Analysis(name="clip_mechanism", tables=("mechanism.csv",), compute=compute, figures=figures,
-                    section=section)
+# The report needs only mechanism.csv, so analysis folders written before mechanism_runs.csv still render.
+ANALYSIS = Analysis(name="clip_mechanism", tables=("mechanism.csv", "mechanism_runs.csv"), compute=compute,
+                    figures=figures, section=section, reads=("mechanism.csv",))
