@@ -334,6 +334,10 @@ def _semantic_checks(raw: dict, source: str, check_rewards: bool, engine: bool =
         raise ParamsError(f"{source}: key data.one_shot.path: a path source needs path")
     if one_shot["source"] == "hf" and not one_shot.get("dataset"):
         raise ParamsError(f"{source}: key data.one_shot.dataset: an hf source needs a dataset id")
+    if exp["device"] == "cpu" and raw["evaluate"]["vllm"]["batch_invariant"]:
+        # vLLM's batch-invariant kernels are Triton (GPU only): on CPU the engine dies deep inside vLLM.
+        raise ParamsError(f"{source}: key evaluate.vllm.batch_invariant: needs a CUDA device "
+                          "(experiment.device is cpu); set it to false on CPU")
     train = raw["train"]
     rollout = train["prompts_per_step"] * train["generations_per_prompt"]
     if rollout % train["optimizer_batch"]:

@@ -81,6 +81,22 @@ def test_batch_arithmetic_is_checked(tmp_path, raw):
         load_params(_write(tmp_path, raw))
 
 
+def test_batch_invariant_vllm_on_cpu_is_refused_before_the_engine_starts(tmp_path, raw):
+    from spurious_rewards.generation import make_generator
+
+    raw["experiment"]["device"] = "cpu"
+    raw["evaluate"]["vllm"] = {"batch_invariant": True}
+    with pytest.raises(ParamsError, match=r"evaluate\.vllm\.batch_invariant: needs a CUDA device"):
+        load_params(_write(tmp_path, raw))
+    raw["experiment"]["device"] = "cuda"
+    assert load_params(_write(tmp_path, raw)).section("evaluate")["vllm"]["batch_invariant"] is True
+    # device auto that resolves to cpu: the backend refuses before it imports vLLM (not installed here)
+    with pytest.raises(RuntimeError, match="batch_invariant needs a CUDA device"):
+        make_generator("vllm", tmp_path, device="cpu", batch_size=4,
+                       vllm_options={"tensor_parallel_size": 1, "gpu_memory_utilization": 0.5,
+                                     "batch_invariant": True})
+
+
 def test_overrides_merge_per_key(tmp_path, raw):
     raw["conditions"]["random"]["train"] = {"clip": False}
     raw["models"]["toy"]["train"] = {"learning_rate": 1e-5}

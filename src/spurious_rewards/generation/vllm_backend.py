@@ -49,10 +49,14 @@ class VLLMGenerator(Generator):
                  trust_remote_code: bool = False, vllm_options: dict | None = None) -> None:
         # the `evaluate.vllm` section, its defaults filled by load_params (params.schema.yaml)
         options = dict(vllm_options or {})
-        vllm = import_vllm()
         self.on_cpu = str(device) == "cpu"
         if not (self.on_cpu or str(device).startswith("cuda")):
             raise RuntimeError(f"the vllm backend runs on cuda or cpu (experiment.device is {device!r})")
+        if self.on_cpu and options.get("batch_invariant"):
+            # experiment.device auto resolved to cpu (config refuses an explicit cpu): the Triton kernels
+            # would kill the engine deep inside vLLM
+            raise RuntimeError("evaluate.vllm.batch_invariant needs a CUDA device; this run is on cpu")
+        vllm = import_vllm()
         if self.on_cpu:
             # Read when the engine is built; a value already in the environment wins.
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KVCACHE_GIB)
