@@ -60,6 +60,8 @@ def problems(report: str, analysis_prov: dict, expected: dict) -> list[str]:
             out.append(f"provenance: {model} resolved to {got}, expected the cache's commit {commit}")
         elif f"@ {commit}" not in report:
             out.append(f"report: the provenance section does not name {model}'s commit {commit}")
+    if expected.get("notice") and "> **Notice.** " + " ".join(expected["notice"].split()) not in report:
+        out.append("report: analysis.notice is not its banner")
     return out
 
 
@@ -83,7 +85,7 @@ def main(argv: list[str]) -> int:
         spec = params.model(m)
         models[m] = cached_commit(spec["path"], spec["revision"]) if spec["kind"] == "hf" else None
     expected = {"models": models, "conditions": params.conditions, "benchmarks": list(params.benchmarks),
-                "graders": params.section("analysis")["graders"]}
+                "graders": params.section("analysis")["graders"], "notice": params.section("analysis").get("notice")}
     found = problems(report, prov, expected)
     for line in found:
         print(f"paper-mini check: {line}", file=sys.stderr)

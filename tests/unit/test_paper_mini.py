@@ -35,6 +35,7 @@ ALLOWED_SIZE_KEYS = {
     "train.generations_per_prompt", "train.optimizer_batch", "train.max_completion_length",
     "conditions.random_no_clip.train.steps", "conditions.random_650.train.steps",
     "analysis.switch_to", "analysis.smoothing_window",  # the last step, the last steps' window
+    "analysis.notice",  # the report's banner: a plumbing check whose numbers mean nothing
 }
 # The model added under models: (checked below to be a Hub id with the paper's Qwen-Math settings).
 ALLOWED_MODEL_PREFIX = f"models.{MINI_MODEL}."
@@ -157,6 +158,15 @@ def test_the_report_check_names_a_missing_row_backend_or_commit():
     assert any("backends ['hf']" in p for p in paper_mini_check.problems(*_report(FULL, backend="hf"), EXPECTED))
     assert any("resolved to " + "b" * 40 in p
                for p in paper_mini_check.problems(*_report(FULL, commit="b" * 40), EXPECTED))
+
+
+def test_the_report_check_wants_the_presets_notice_as_the_banner():
+    notice = load(MINI)["analysis"]["notice"]
+    expected = {**EXPECTED, "notice": notice}
+    report, prov = _report(FULL)
+    assert paper_mini_check.problems(report, prov, expected) == ["report: analysis.notice is not its banner"]
+    report = report.replace("# report\n", "# report\n\n> **Notice.** " + " ".join(notice.split()) + "\n")
+    assert paper_mini_check.problems(report, prov, expected) == []
 
 
 # -- the offline Hub cache `make paper-mini` builds (`hub-cache`) ------------------------------------------

@@ -241,6 +241,15 @@ def test_markdown_captions_banner_and_interval_sentence(analysis_dir, tmp_path):
     report_stage.build(folder, tmp_path / "toy")
     md = (tmp_path / "toy" / "report.md").read_text(encoding="utf-8")
     assert md.index("Synthetic toy run, not comparable with the paper") < md.index("## What was run")
+    assert "Notice." not in md
+
+    # analysis.notice, as analyze records it: one quoted line (a newline would end the quote) on top
+    prov["notice"] = "a plumbing check:\n  its numbers mean nothing"
+    (folder / "provenance.json").write_text(json.dumps(prov))
+    report_stage.build(folder, tmp_path / "noticed")
+    md = (tmp_path / "noticed" / "report.md").read_text(encoding="utf-8")
+    assert "> **Notice.** a plumbing check: its numbers mean nothing\n" in md
+    assert md.index("**Notice.**") < md.index("Synthetic toy run") < md.index("## What was run")
 
 
 def test_one_seed_shows_no_spread_and_says_what_the_interval_covers():

@@ -51,6 +51,12 @@ def synthetic_banner(prov: dict) -> str | None:
             "Run presets/paper.yaml for the paper's setting.\n")
 
 
+def notice_banner(prov: dict) -> str | None:
+    """`analysis.notice`, as analyze recorded it: the run's own warning to its readers."""
+    notice = " ".join(str(prov.get("notice") or "").split())
+    return f"> **Notice.** {notice}\n" if notice else None
+
+
 def intervals_sentence(summary: pd.DataFrame, prov: dict) -> str:
     an = prov.get("analysis") or {}
     conf = f"{100 * float(an.get('confidence', 0.95)):.0f}%"
@@ -276,6 +282,6 @@ def provenance_section(analysis_prov: dict) -> str:
 
 def header(prov: dict, grader: str) -> list:
     """The report's opening parts (None: left out); the analyses' sections follow, provenance ends it."""
-    return ["# Spurious Rewards re-run: report", "", synthetic_banner(prov),
+    return ["# Spurious Rewards re-run: report", "", notice_banner(prov), synthetic_banner(prov),
             f"Primary grader: **{grader}** (every grader's numbers are in the analysis CSVs).", "",
             run_section(prov)]
