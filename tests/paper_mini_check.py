@@ -85,7 +85,7 @@ def main(argv: list[str]) -> int:
         spec = params.model(m)
         models[m] = cached_commit(spec["path"], spec["revision"]) if spec["kind"] == "hf" else None
     expected = {"models": models, "conditions": params.conditions, "benchmarks": list(params.benchmarks),
-                "graders": params.section("analysis")["graders"], "notice": params.section("analysis").get("notice")}
+                "graders": params.section("analysis")["graders"], "notice": params.section("analysis")["notice"]}
     found = problems(report, prov, expected)
     for line in found:
         print(f"paper-mini check: {line}", file=sys.stderr)

@@ -213,8 +213,7 @@ def main(args) -> int:
         params, "analyze", sections=("analysis", "experiment"),
         inputs={f: provenance.file_hash(f) for f in files},
         graders=versions, primary_grader=params.raw["grader"],
-        **({"notice": params.section("analysis")["notice"]} if params.section("analysis").get("notice")
-           else {}),
+        **({"notice": notice} if (notice := params.section("analysis")["notice"].strip()) else {}),
         models={m: {"kind": params.model(m)["kind"], "path": params.model(m).get("path")}
                 for m in params.models},
         conditions={c: params.condition(c) for c in params.conditions}, seeds=params.seeds,
