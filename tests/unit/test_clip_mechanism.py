@@ -101,7 +101,7 @@ def test_code_verdict_is_for_the_organism_that_starts_with_most_code():
     code = claims[1]
     # the talker's code share rises (+0.2), but the coder (70% code at the start) is the one judged
     assert "(coder)" in code[0] and code[1] == "no"
-    assert "0 of 3 runs rise, mean -3.000" in code[2]
+    assert "0 of 3 runs rise, mean -3.0 [runs -3.0, -3.0]" in code[2]
 
 
 def test_section_has_verdicts_when_the_provenance_names_the_conditions():
@@ -111,7 +111,33 @@ def test_section_has_verdicts_when_the_provenance_names_the_conditions():
         "updates_per_rollout": {"coder/random": 8}}})()
     text = cm.section(tables, [], ctx)
     assert "### The mechanism: verdicts" in text
-    assert "| yes | coder: clipped 2 of 2 runs rise, mean +0.050" in text
+    assert "| yes | coder: clipped 2 of 2 runs rise, mean +0.0500" in text
     # one update per rollout: the same runs count as unclipped, so there is no clipped run to judge
     ctx.prov["updates_per_rollout"] = {"coder/random": 1}
     assert "### The mechanism: verdicts" not in cm.section(tables, [], ctx)
+
+
+def test_the_figure_draws_random_runs_and_ground_truth_each_in_its_own_colour():
+    from spurious_rewards.report import figures as figs
+
+    names = [f"c{i:02d}" for i in range(13)]
+    assert len(set(figs.colours(names).values())) == 13  # tab10 would repeat three
+    assert len(set(figs.colours([f"c{i}" for i in range(25)]).values())) == 25
+    prov = {"conditions": {"ground_truth": {"reward": "ground_truth"}, "format": {"reward": "format_boxed"},
+                           "random": {"reward": "random"}, "random_no_clip": {"reward": "random",
+                                                                              "train": {"clip": False}}}}
+    assert cm._compared({"ground_truth", "format", "random", "random_no_clip"}, prov) == [
+        "ground_truth", "random", "random_no_clip"]
+    assert cm._compared({"format", "x"}, {}) == ["format", "x"]  # no provenance: every condition
+
+
+def test_evidence_for_two_organisms_stays_in_one_table_cell():
+    train = _train()
+    talker = train.assign(model="talker")
+    both = pd.concat([train, talker])
+    tables = {"mechanism.csv": cm.mechanism_table(both), "mechanism_runs.csv": cm.run_table(both)}
+    ctx = type("Ctx", (), {"prov": {"conditions": {"random": {"reward": "random"}},
+                                    "updates_per_rollout": {"coder/random": 8, "talker/random": 8}}})()
+    row = next(line for line in cm.section(tables, [], ctx).splitlines() if line.startswith("| Clipped random"))
+    # 3 cells: the organisms' evidence is joined by an escaped pipe
+    assert row.replace("\\|", "").count("|") == 4 and " \\| talker: clipped" in row

@@ -87,9 +87,18 @@ def captions_rst() -> str:
 
 # -- helpers --------------------------------------------------------------------------------------
 def colours(conditions) -> dict[str, tuple]:
-    """One colour per condition, the same in every figure (sorted order, tab10)."""
-    cmap = plt.get_cmap("tab10")
-    return {c: cmap(i % 10) for i, c in enumerate(sorted(set(conditions)))}
+    """One colour per condition, the same in every figure (sorted order): tab10 up to 10 conditions,
+    tab20 up to 20 (the organism has 13: tab10 would give two conditions one colour), then evenly
+    spaced turbo colours."""
+    names = sorted(set(conditions))
+    if len(names) <= 10:
+        cmap = plt.get_cmap("tab10")
+        return {c: cmap(i) for i, c in enumerate(names)}
+    if len(names) <= 20:
+        cmap = plt.get_cmap("tab20")
+        return {c: cmap(i) for i, c in enumerate(names)}
+    cmap = plt.get_cmap("turbo")
+    return {c: cmap(i / (len(names) - 1)) for i, c in enumerate(names)}
 
 
 def protocol(bench: str, prov: dict, n: int | None = None) -> str:

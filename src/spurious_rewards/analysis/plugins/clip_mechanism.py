@@ -88,11 +88,11 @@ def _judge(clipped: pd.Series, unclipped: pd.Series) -> str:
     return "yes" if rises and above else "partly" if rises or (above and clipped.mean() > 0) else "no"
 
 
-def _describe(changes: pd.Series, scale: float, unit: str) -> str:
+def _describe(changes: pd.Series, scale: float, digits: int) -> str:
     if changes.empty:
         return "no runs"
-    return (f"{int((changes > 0).sum())} of {len(changes)} runs rise, mean {scale * changes.mean():+.3f}{unit} "
-            f"[runs {scale * changes.min():+.3f}, {scale * changes.max():+.3f}]")
+    return (f"{int((changes > 0).sum())} of {len(changes)} runs rise, mean {scale * changes.mean():+.{digits}f} "
+            f"[runs {scale * changes.min():+.{digits}f}, {scale * changes.max():+.{digits}f}]")
 
 
 def verdicts(runs: pd.DataFrame, kinds: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -108,7 +108,7 @@ def verdicts(runs: pd.DataFrame, kinds: dict[str, str]) -> list[tuple[str, str, 
         if c.empty:
             continue
         judged.append(_judge(c, u))
-        evidence.append(f"{model}: clipped {_describe(c, 1, '')}; unclipped {_describe(u, 1, '')}")
+        evidence.append(f"{model}: clipped {_describe(c, 1, 4)}; unclipped {_describe(u, 1, 4)}")
     if judged:
         out.append(("Clipped random rewards raise the probability of the sampled tokens (concentrate on "
                     "high-prior behaviour); unclipped ones do not", _combine(judged), " | ".join(evidence)))
@@ -118,8 +118,8 @@ def verdicts(runs: pd.DataFrame, kinds: dict[str, str]) -> list[tuple[str, str, 
         m = code[code["model"] == coder]
         c, u = m[m["kind"] == "random"]["change"], m[m["kind"] == "random_no_clip"]["change"]
         out.append((f"Clipped random rewards move the code-favouring organism ({coder}) toward code",
-                    _judge(c, u), f"rollout code share, points: clipped {_describe(c, 100, '')}; "
-                                  f"unclipped {_describe(u, 100, '')}"))
+                    _judge(c, u), f"rollout code share, points: clipped {_describe(c, 100, 1)}; "
+                                  f"unclipped {_describe(u, 100, 1)}"))
     return out
 
 
@@ -140,7 +140,9 @@ def figures(tables, out_dir, ctx):
         return []
     out_dir.mkdir(parents=True, exist_ok=True)
     models = sorted(t["model"].unique())
-    colour = figs.colours(t["condition"])
+    colour = figs.colours(t["condition"])  # all conditions, so each keeps its colour from the other figures
+    shown = _compared(set(t["condition"]), getattr(ctx, "prov", None) or {})
+    t = t[t["condition"].isin(shown)]
     fig, axes = figs.panel_grid(len(models), len(present))
     handles: dict = {}
     for i, model in enumerate(models):
@@ -149,9 +151,11 @@ def figures(tables, out_dir, ctx):
             part = t[(t["model"] == model) & (t["metric"] == metric)]
             for cond, g in part.groupby("condition", sort=True):
                 g = g.sort_values("step")
-                line, = ax.plot(g["step"], 100 * g["mean"], lw=1.2, color=colour[cond])
+                # one rollout is 32 responses: a moving mean over EDGE steps makes the trend readable
+                smooth = g[["mean", "seed_min", "seed_max"]].rolling(EDGE, center=True, min_periods=1).mean()
+                line, = ax.plot(g["step"], 100 * smooth["mean"], lw=1.2, color=colour[cond])
                 if (g["seed_max"] > g["seed_min"]).any():
-                    ax.fill_between(g["step"], 100 * g["seed_min"], 100 * g["seed_max"], alpha=0.12,
+                    ax.fill_between(g["step"], 100 * smooth["seed_min"], 100 * smooth["seed_max"], alpha=0.12,
                                     color=colour[cond], lw=0)
                 handles.setdefault(cond, line)
             ax.grid(alpha=0.3)
@@ -162,9 +166,23 @@ def figures(tables, out_dir, ctx):
             ax.set_title(f"{model}: {METRICS[metric]}", fontsize=9)
             ax.set_ylabel("%")
     fig.suptitle("the clipping mechanism: sampled-token probability, code share and clip ratio during "
-                 "training", fontsize=10)
+                 f"training\n(seed mean and range, moving mean over {EDGE} rollout steps)", fontsize=10)
     figs.condition_legend(fig, handles)
     return [figs.save_figure(fig, out_dir / "mechanism_vs_step.png")]
+
+
+def _compared(conditions: set[str], prov: dict) -> list[str]:
+    """The conditions the figure draws: the random-reward runs (clipped and not) and the true-reward ones
+    they are measured against; every condition when the provenance does not say which is which."""
+    spec = prov.get("conditions") or {}
+    if not spec:
+        return sorted(conditions)
+    from spurious_rewards.report.organism import classify, updates_by_condition
+
+    kinds = classify(spec, updates_by_condition(prov))
+    keep = [c for c in sorted(conditions) if kinds.get(c, "").startswith("random") or kinds.get(c) == "true"
+            and (spec.get(c) or {}).get("reward") == "ground_truth"]
+    return keep or sorted(conditions)
 
 
 def section(tables, figures, ctx) -> str | None:
@@ -193,6 +211,9 @@ def section(tables, figures, ctx) -> str | None:
         lines.append(f"| {key[0]} | {key[1]} | {100 * clip:.2f}% | {p0:.3f} → {p1:.3f} ({p1 - p0:+.3f}) "
                      f"| {100 * c0:.1f}% → {100 * c1:.1f}% ({100 * (c1 - c0):+.1f}) |")
     lines += ["", *[f"![the clipping mechanism]({f})" for f in figures], ""]
+    if figures and (getattr(ctx, "prov", None) or {}).get("conditions"):
+        lines += ["The figure draws the random-reward runs and ground truth; the table has every condition.",
+                  ""]
     runs = tables.get("mechanism_runs.csv")
     conditions = (getattr(ctx, "prov", None) or {}).get("conditions")
     if runs is not None and len(runs) and conditions:
@@ -204,7 +225,8 @@ def section(tables, figures, ctx) -> str | None:
                       "Judged run by run on the change from the first to the last "
                       f"{EDGE} rollout steps; unclipped: clip off or one update per rollout.", "",
                       "| paper's claim | verdict | evidence |", "|---|---|---|",
-                      *[f"| {claim} | {verdict} | {evidence} |" for claim, verdict, evidence in judged], ""]
+                      *[f"| {claim} | {verdict} | {evidence.replace('|', chr(92) + '|')} |"
+                        for claim, verdict, evidence in judged], ""]
     return "\n".join(lines)
 
 
