@@ -311,7 +311,15 @@ def test_snakemake_report_captions_are_generated_from_the_figures(repo):
     assert 'caption="../report/tables.rst"' in smk and 'patterns=["{name}.csv"]' in smk
 
 
-def test_the_legend_of_a_one_panel_figure_stays_inside_it():
+ORGANISM_CONDITIONS = ("ground_truth", "majority_vote", "incorrect", "one_shot", "format", "random", "random_g07",
+                       "random_g03", "random_no_clip", "random_one_update", "random_whiten",
+                       "random_whiten_no_clip", "python")
+
+
+@pytest.mark.parametrize("names", [
+    ("format", "ground_truth", "incorrect", "majority_vote", "one_shot", "python", "random"),
+    ORGANISM_CONDITIONS])  # long names (random_whiten_no_clip) once ran past the right edge
+def test_the_legend_of_a_one_panel_figure_stays_inside_it(names):
     """Seven conditions under one panel (the training-reward figure) once ran past both edges."""
     import matplotlib
 
@@ -319,9 +327,7 @@ def test_the_legend_of_a_one_panel_figure_stays_inside_it():
     from spurious_rewards.report import figures
 
     fig, axes = figures.panel_grid(1, 1)
-    handles = {name: axes[0][0].plot([0, 1], [0, 1], label=name)[0]
-               for name in ("format", "ground_truth", "incorrect", "majority_vote", "one_shot", "python",
-                            "random")}
+    handles = {name: axes[0][0].plot([0, 1], [0, 1], label=name)[0] for name in names}
     figures.condition_legend(fig, handles)
     fig.canvas.draw()
     box, frame = fig.legends[0].get_window_extent(), fig.bbox

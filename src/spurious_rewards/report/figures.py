@@ -121,15 +121,17 @@ def _n_problems(metrics: pd.DataFrame, bench: str) -> int | None:
 
 def condition_legend(fig, handles: dict) -> None:
     if handles:
-        # about 1.25 in a column, so the legend never runs past a narrow (one-panel) figure's edges
-        columns = max(1, min(len(handles), 5, int(fig.get_figwidth() / 1.25)))
+        # a column is as wide as its longest name (about 0.07 in a character at 8 pt, plus the handle),
+        # so the legend never runs past a narrow (one-panel) figure's edges
+        column = 0.5 + 0.07 * max(len(str(name)) for name in handles)
+        columns = max(1, min(len(handles), 5, int(fig.get_figwidth() / column)))
         fig.legend(list(handles.values()), list(handles), loc="outside lower center",
                    ncol=columns, fontsize=8, frameon=False, title="condition",
                    title_fontsize=8)
 
 
-def panel_grid(rows: int, cols: int, sharey: bool = False):
-    return plt.subplots(rows, cols, figsize=(max(4.0 * cols, 5.0), 2.9 * rows + 0.9), squeeze=False,
+def panel_grid(rows: int, cols: int, sharey: bool = False, panel_width: float = 4.0):
+    return plt.subplots(rows, cols, figsize=(max(panel_width * cols, 5.0), 2.9 * rows + 0.9), squeeze=False,
                         sharey=sharey, layout="constrained")
 
 
@@ -210,7 +212,8 @@ def delta_bars(summary: pd.DataFrame, metrics: pd.DataFrame, grader: str, path: 
     colour = colours(s["condition"])
     conds, models, benches = sorted(s["condition"].unique()), sorted(s["model"].unique()), \
         sorted(s["benchmark"].unique())
-    fig, axes = panel_grid(1, len(benches), sharey=True)
+    # about 0.2 in a bar, so 13 conditions x 2 models still leave room for each bar's label
+    fig, axes = panel_grid(1, len(benches), sharey=True, panel_width=max(4.0, 1.0 + 0.2 * len(conds) * len(models)))
     handles: dict = {}
     width = 0.8 / max(len(conds), 1)
     # symmetric and at least +-MIN_DELTA_RANGE points: a change of 0.3 points must not fill the panel
