@@ -60,7 +60,9 @@ def problems(report: str, analysis_prov: dict, expected: dict) -> list[str]:
             out.append(f"provenance: {model} resolved to {got}, expected the cache's commit {commit}")
         elif f"@ {commit}" not in report:
             out.append(f"report: the provenance section does not name {model}'s commit {commit}")
-    if expected.get("notice") and "> **Notice.** " + " ".join(expected["notice"].split()) not in report:
+    from spurious_rewards.report.markdown import notice_banner
+
+    if expected.get("notice") and notice_banner({"notice": expected["notice"]}) not in report:
         out.append("report: analysis.notice is not its banner")
     return out
 

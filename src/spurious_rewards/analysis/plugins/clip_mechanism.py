@@ -33,13 +33,23 @@ COLUMNS = ["model", "condition", "step", "metric", "mean", "seed_min", "seed_max
 EDGE = 5
 
 
+def _per_run_step(train: pd.DataFrame) -> pd.DataFrame:
+    """One value per run, rollout step and mechanism metric (the updates of a rollout step averaged)."""
+    sel = train[train["metric"].isin(list(METRICS))]
+    return sel.groupby(["model", "condition", "seed", "step", "metric"], as_index=False)["value"].mean()
+
+
+def _edges(values: pd.Series, edge: int) -> tuple[float, float]:
+    """The mean of the first and of the last `edge` values (already in step order)."""
+    return values.head(edge).mean(), values.tail(edge).mean()
+
+
 def mechanism_table(train: pd.DataFrame) -> pd.DataFrame:
     """Seed mean and range per model, condition, rollout step and metric. Several optimizer updates share
     a rollout step; their values are averaged per run first (clip ratio), rollout metrics have one."""
     if train.empty:
         return pd.DataFrame(columns=COLUMNS)
-    sel = train[train["metric"].isin(list(METRICS))]
-    per_run = sel.groupby(["model", "condition", "seed", "step", "metric"], as_index=False)["value"].mean()
+    per_run = _per_run_step(train)
     out = (per_run.groupby(["model", "condition", "step", "metric"], sort=True)["value"]
            .agg(mean="mean", seed_min="min", seed_max="max", n_seeds="size").reset_index())
     return out[COLUMNS]
@@ -51,7 +61,7 @@ def change_table(table: pd.DataFrame, edge: int = EDGE) -> pd.DataFrame:
     rows = []
     for (model, cond, metric), g in table.groupby(["model", "condition", "metric"], sort=True):
         g = g.sort_values("step")
-        start, end = g["mean"].head(edge).mean(), g["mean"].tail(edge).mean()
+        start, end = _edges(g["mean"], edge)
         rows.append({"model": model, "condition": cond, "metric": metric, "start": start, "end": end,
                      "change": end - start, "overall": g["mean"].mean(), "peak": g["mean"].max(),
                      "n_seeds": int(g["n_seeds"].max())})
@@ -66,12 +76,9 @@ def run_table(train: pd.DataFrame, edge: int = EDGE) -> pd.DataFrame:
     """Per run (model, condition, seed) and metric: the mean over its first and last `edge` rollout steps."""
     if train.empty:
         return pd.DataFrame(columns=RUN_COLUMNS)
-    sel = train[train["metric"].isin(list(METRICS))]
-    per_step = sel.groupby(["model", "condition", "seed", "metric", "step"], as_index=False)["value"].mean()
     rows = []
-    for key, g in per_step.groupby(["model", "condition", "seed", "metric"], sort=True):
-        g = g.sort_values("step")
-        start, end = g["value"].head(edge).mean(), g["value"].tail(edge).mean()
+    for key, g in _per_run_step(train).groupby(["model", "condition", "seed", "metric"], sort=True):
+        start, end = _edges(g.sort_values("step")["value"], edge)
         rows.append((*key, start, end, end - start))
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
@@ -83,9 +90,12 @@ def compute(ctx) -> dict[str, pd.DataFrame]:
 def _judge(clipped: pd.Series, unclipped: pd.Series) -> str:
     if clipped.empty:
         return "n/a"
-    rises, above = (clipped > 0).mean() >= 0.5 and clipped.mean() > 0, (
-        unclipped.empty or clipped.mean() > unclipped.mean())
-    return "yes" if rises and above else "partly" if rises or (above and clipped.mean() > 0) else "no"
+    up = clipped.mean() > 0
+    rises = up and (clipped > 0).mean() >= 0.5
+    above = unclipped.empty or clipped.mean() > unclipped.mean()
+    if rises and above:
+        return "yes"
+    return "partly" if rises or (above and up) else "no"
 
 
 def _describe(changes: pd.Series, scale: float, digits: int) -> str:
@@ -171,17 +181,22 @@ def figures(tables, out_dir, ctx):
     return [figs.save_figure(fig, out_dir / "mechanism_vs_step.png")]
 
 
-def _compared(conditions: set[str], prov: dict) -> list[str]:
-    """The conditions the figure draws: the random-reward runs (clipped and not) and the true-reward ones
-    they are measured against; every condition when the provenance does not say which is which."""
-    spec = prov.get("conditions") or {}
-    if not spec:
-        return sorted(conditions)
+def _kinds(prov: dict) -> dict[str, str]:
+    """condition -> kind (random, random_no_clip, true, ...) as the organism report classifies them; empty
+    when the provenance does not name the conditions."""
+    if not prov.get("conditions"):
+        return {}
     from spurious_rewards.report.organism import classify, updates_by_condition
 
-    kinds = classify(spec, updates_by_condition(prov))
-    keep = [c for c in sorted(conditions) if kinds.get(c, "").startswith("random") or kinds.get(c) == "true"
-            and (spec.get(c) or {}).get("reward") == "ground_truth"]
+    return classify(prov["conditions"], updates_by_condition(prov))
+
+
+def _compared(conditions: set[str], prov: dict) -> list[str]:
+    """The conditions the figure draws: the random-reward runs (clipped and not) and the ground-truth ones
+    they are measured against; every condition when the provenance does not say which is which."""
+    kinds, spec = _kinds(prov), prov.get("conditions") or {}
+    keep = [c for c in sorted(conditions) if kinds.get(c, "").startswith("random")
+            or (kinds.get(c) == "true" and (spec.get(c) or {}).get("reward") == "ground_truth")]
     return keep or sorted(conditions)
 
 
@@ -215,11 +230,9 @@ def section(tables, figures, ctx) -> str | None:
         lines += ["The figure draws the random-reward runs and ground truth; the table has every condition.",
                   ""]
     runs = tables.get("mechanism_runs.csv")
-    conditions = (getattr(ctx, "prov", None) or {}).get("conditions")
-    if runs is not None and len(runs) and conditions:
-        from spurious_rewards.report.organism import classify, updates_by_condition
-
-        judged = verdicts(runs, classify(conditions, updates_by_condition(ctx.prov)))
+    kinds = _kinds(getattr(ctx, "prov", None) or {})
+    if runs is not None and len(runs) and kinds:
+        judged = verdicts(runs, kinds)
         if judged:
             lines += ["### The mechanism: verdicts", "",
                       "Judged run by run on the change from the first to the last "
